@@ -1,0 +1,379 @@
+"""Japanese analysis for whoosh: a SudachiPy tokenizer and small filters.
+
+Analyzers (composed with ``|`` like whoosh's own):
+
+* :func:`word_analyzer` — normalised form of Sudachi's long units (mode C) plus their short
+  units (mode A) at the same position, so 再設定 finds 設定 and the other way round; particles,
+  auxiliaries, symbols and the boilerplate of spoken questions dropped; kana folded.
+* :func:`reading_analyzer` — character bigrams of the katakana reading, so a word typed in kana
+  the operator only heard (いやくきん) finds 違約金.
+* :func:`ngram_analyzer` — character bigrams of the normalised, kana-folded text, the fallback
+  for words the dictionary does not know and for typos.
+
+The Sudachi dictionary is loaded once per process; analyzers hold no Sudachi objects, so they
+pickle into the index schema.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from typing import Iterator, NamedTuple
+
+from whoosh.analysis import Filter, Token, Tokenizer
+
+from kb.textnorm import NormalizedText, fold_kana, normalize
+
+# Sudachi refuses very long inputs; chunks are cut at line or sentence ends below this size.
+_CHUNK = 2000
+_CHUNK_BREAK = re.compile(r"(?<=[\n。！？!?])")
+
+# Parts of speech that carry no meaning for retrieval (first element of Sudachi's POS tuple,
+# or a (first, second) pair).
+DROP_POS: frozenset = frozenset(
+    {
+        "助詞",
+        "助動詞",
+        "補助記号",
+        "記号",
+        "空白",
+        "接頭辞",
+        ("接尾辞", "形容詞的"),
+        ("接尾辞", "動詞的"),
+        ("接尾辞", "形状詞的"),
+        "感動詞",
+        "接続詞",
+        "連体詞",
+        "副詞",
+        "代名詞",
+        ("動詞", "非自立可能"),
+        ("形容詞", "非自立可能"),
+        ("名詞", "数詞"),
+    }
+)
+
+# Normalised forms that nearly every spoken or written question carries. They are general
+# Japanese, not fitted to any data set: requests (教えてください, 知りたい), hedges, and the
+# generic nouns of "how / where / when" questions.
+STOP_WORDS: frozenset = frozenset(
+    {
+        "教える", "下さる", "くださる", "頂く", "いただく", "貰う", "もらう", "欲しい", "ほしい",
+        "知る", "分かる", "わかる", "思う", "言う", "いう", "願う", "お願い", "伺う", "尋ねる",
+        "聞く", "為る", "する", "有る", "ある", "居る", "いる", "成る", "なる", "出来る", "できる",
+        "良い", "よい", "いい", "宜しい", "よろしい", "大丈夫",
+        "方法", "仕方", "やり方", "場合", "事", "こと", "物", "もの", "為", "ため", "様", "よう",
+        "所", "ところ", "時", "とき", "方", "かた", "訳", "わけ", "件", "について", "関する",
+        "何", "なに", "なん", "どう", "どの", "どこ", "いつ", "誰", "だれ", "どれ", "どちら",
+        "如何", "いかが", "何故", "なぜ", "どうして", "幾ら", "いくら",
+        "有り難う", "ありがとう", "済みません", "すみません", "失礼",
+        "今", "ちょっと", "一寸", "色々", "いろいろ", "幾つ", "いくつ", "そう",
+        # compound particles Sudachi reads as verbs: によって, について, にあたって, に対して
+        "よる", "つく", "あたる", "たいする", "対する",
+        # honorific and plural suffixes
+        "さん", "様", "さま", "ちゃん", "君", "くん", "殿", "達", "たち", "等", "など", "ら",
+    }
+)
+
+
+class Morph(NamedTuple):
+    """One Sudachi morpheme, reduced to what the filters need (offsets in normalised text)."""
+
+    start: int
+    end: int
+    surface: str
+    normalized: str
+    reading: str
+    pos: tuple[str, str]
+    subunit: bool
+
+
+_local = threading.local()
+_dictionary = None
+_dictionary_lock = threading.Lock()
+
+
+def _sudachi():
+    """The per-thread Sudachi tokenizer over the per-process dictionary."""
+    tok = getattr(_local, "tokenizer", None)
+    if tok is None:
+        global _dictionary
+        with _dictionary_lock:
+            if _dictionary is None:
+                from sudachipy import Dictionary
+
+                _dictionary = Dictionary(dict="core")
+        from sudachipy import SplitMode
+
+        tok = _local.tokenizer = (_dictionary.tokenizer(mode=SplitMode.C), SplitMode)
+    return tok
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    if len(text) <= _CHUNK:
+        yield 0, text
+        return
+    offset, buf = 0, ""
+    for piece in _CHUNK_BREAK.split(text):
+        while len(piece) > _CHUNK:  # no break in sight: cut hard
+            if buf:
+                yield offset, buf
+                offset, buf = offset + len(buf), ""
+            yield offset, piece[:_CHUNK]
+            offset += _CHUNK
+            piece = piece[_CHUNK:]
+        if len(buf) + len(piece) > _CHUNK and buf:
+            yield offset, buf
+            offset, buf = offset + len(buf), ""
+        buf += piece
+    if buf:
+        yield offset, buf
+
+
+def _morph(m, offset: int, subunit: bool) -> Morph:
+    pos = m.part_of_speech()
+    return Morph(
+        offset + m.begin(),
+        offset + m.end(),
+        m.surface(),
+        m.normalized_form(),
+        m.reading_form(),
+        (pos[0], pos[1]),
+        subunit,
+    )
+
+
+def _analyse(text: str) -> list[Morph]:
+    tokenizer, split_mode = _sudachi()
+    out: list[Morph] = []
+    for offset, chunk in _chunks(text):
+        if not chunk.strip():
+            continue
+        for m in tokenizer.tokenize(chunk, split_mode.C):
+            out.append(_morph(m, offset, False))
+            parts = m.split(split_mode.A)
+            if len(parts) > 1:
+                out.extend(_morph(p, offset, True) for p in parts)
+    return out
+
+
+# Several fields analyse the same text (words, readings); keep the last few results per thread.
+_CACHE_SIZE = 8
+
+
+def morphemes(normalized_text: str) -> list[Morph]:
+    """Sudachi long units, each followed by its short units when it has several."""
+    cache: OrderedDict | None = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = OrderedDict()
+    hit = cache.get(normalized_text)
+    if hit is not None:
+        return hit
+    result = _analyse(normalized_text)
+    cache[normalized_text] = result
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+    return result
+
+
+def _normalized(value: str) -> NormalizedText:
+    cache = getattr(_local, "norm_cache", None)
+    if cache is None:
+        cache = _local.norm_cache = OrderedDict()
+    hit = cache.get(value)
+    if hit is None:
+        hit = cache[value] = normalize(value)
+        if len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return hit
+
+
+def _new_token(positions, chars, removestops, mode, kwargs) -> Token:
+    return Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+
+
+class SudachiTokenizer(Tokenizer):
+    """Yields one token per morpheme: text is the normalised form, with POS and reading.
+
+    Short units carry ``subunit=True`` and share the position of their long unit.
+    """
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        norm = _normalized(value)
+        pos = start_pos - 1
+        for m in morphemes(norm.text):
+            if not m.subunit:
+                pos += 1
+            t = _new_token(positions, chars, removestops, mode, kwargs)
+            t.text = m.normalized.lower()
+            t.surface = m.surface
+            t.reading = m.reading
+            t.pos_tag = m.pos
+            t.subunit = m.subunit
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = m.surface
+            if positions:
+                t.pos = pos
+            if chars:
+                s, e = norm.original_span(m.start, m.end)
+                t.startchar, t.endchar = start_char + s, start_char + e
+            yield t
+
+
+class PartOfSpeechFilter(Filter):
+    """Drops tokens whose part of speech is in ``drop`` (first element or first two)."""
+
+    def __init__(self, drop: frozenset = DROP_POS):
+        self.drop = drop
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.drop == self.drop
+
+    def __call__(self, tokens):
+        drop = self.drop
+        for t in tokens:
+            if t.pos_tag[0] in drop or t.pos_tag in drop:
+                continue
+            yield t
+
+
+class StopWordFilter(Filter):
+    """Drops the words every question carries, and lone symbols or single kana."""
+
+    def __init__(self, stops: frozenset = STOP_WORDS):
+        self.stops = stops
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.stops == self.stops
+
+    def __call__(self, tokens):
+        stops = self.stops
+        for t in tokens:
+            text = t.text
+            if text in stops or t.surface in stops or not text.strip():
+                continue
+            if len(text) == 1 and "\u3041" <= text <= "\u30ff":
+                continue
+            yield t
+
+
+class KanaFoldFilter(Filter):
+    """Hiragana to katakana in the token text."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = fold_kana(t.text)
+            yield t
+
+
+class SubunitBoostFilter(Filter):
+    """Short units weigh less than the long unit they come from."""
+
+    def __init__(self, boost: float = 0.5):
+        self.boost = boost
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.boost == self.boost
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if t.subunit:
+                t.boost = self.boost
+            yield t
+
+
+class ReadingBigramTokenizer(Tokenizer):
+    """Character bigrams of the katakana reading of the content words of a text."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        norm = _normalized(value)
+        words = []
+        for m in morphemes(norm.text):
+            if m.subunit or m.pos[0] in DROP_POS or m.pos in DROP_POS:
+                continue
+            if m.normalized in STOP_WORDS:
+                continue
+            words.append(fold_kana(m.reading if m.reading else m.surface))
+        yield from _bigram_tokens(words, positions, chars, removestops, mode, kwargs, start_pos)
+
+
+class CharBigramTokenizer(Tokenizer):
+    """Character bigrams of the normalised, kana-folded text, within runs of word characters."""
+
+    _RUN = re.compile(r"\w+")
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        norm = _normalized(value)
+        runs = self._RUN.findall(fold_kana(norm.text))
+        yield from _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
+
+
+def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos):
+    pos = start_pos
+    for run in runs:
+        if len(run) == 1:
+            grams = [run] if not run.isascii() else []
+        else:
+            grams = [run[i : i + 2] for i in range(len(run) - 1)]
+        for gram in grams:
+            t = _new_token(positions, chars, removestops, mode, kwargs)
+            t.text = gram
+            t.boost = 1.0
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = t.endchar = 0
+            pos += 1
+            yield t
+        pos += 1  # no phrase across runs
+
+
+def word_analyzer():
+    """Long and short units, normalised form, content words only, kana folded."""
+    return (
+        SudachiTokenizer()
+        | PartOfSpeechFilter()
+        | StopWordFilter()
+        | KanaFoldFilter()
+        | SubunitBoostFilter()
+    )
+
+
+def reading_analyzer():
+    return ReadingBigramTokenizer()
+
+
+def ngram_analyzer():
+    return CharBigramTokenizer()
+
+
+def preload() -> None:
+    """Load the dictionary now rather than on the first request."""
+    _sudachi()

@@ -1,0 +1,210 @@
+"""The whoosh index: schema, full rebuild, incremental update, atomic swap.
+
+Layout of an index root (inside the instance directory, never the repository)::
+
+    index/
+      current -> gen-20261122T101500-1234     (symlink, replaced atomically)
+      gen-20261122T101500-1234/               (a complete whoosh index)
+
+A rebuild writes a new generation directory and then swaps the ``current`` link, so readers
+see either the old index or the new one, never a half-built one. Incremental updates commit
+into the current generation; whoosh's table of contents makes each commit atomic for readers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+
+from kb.analysis import morphemes, ngram_analyzer, reading_analyzer, word_analyzer
+from kb.articles import Article, Problem, load_all
+from kb.render import to_text
+from kb.textnorm import fold_kana, normalize
+
+CURRENT = "current"
+_GEN_PREFIX = "gen-"
+# Below this many articles a second process costs more than it saves.
+_PARALLEL_MIN_ARTICLES = 400
+
+
+class IndexMissing(Exception):
+    """No index has been built yet in this index root."""
+
+
+def schema() -> Schema:
+    words = word_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        path=STORED,
+        digest=STORED,
+        title=TEXT(analyzer=words, stored=True, chars=True),
+        questions=TEXT(analyzer=words, stored=True, chars=True),
+        keywords=TEXT(analyzer=words),
+        body=TEXT(analyzer=words, stored=True, chars=True),
+        reading=TEXT(analyzer=reading_analyzer(), phrase=False),
+        ngram=TEXT(analyzer=ngram_analyzer(), phrase=False),
+        category=ID(stored=True),
+        tags=KEYWORD(stored=True, commas=True, scorable=False),
+        status=ID(stored=True),
+        updated=STORED,
+        suggest=STORED,
+    )
+
+
+def reading_of(text: str) -> str:
+    """Katakana reading of a short text (for suggestions typed in kana)."""
+    norm = normalize(text).text
+    return "".join(fold_kana(m.reading or m.surface) for m in morphemes(norm) if not m.subunit)
+
+
+def document(article: Article) -> dict:
+    """The fields whoosh stores and indexes for one article."""
+    lines = [article.title, *article.questions]
+    return {
+        "id": article.id,
+        "path": article.path,
+        "digest": article.digest,
+        "title": article.title,
+        "questions": "\n".join(article.questions),
+        "keywords": " ".join([*article.tags, article.category]),
+        "body": to_text(article.body),
+        "reading": "\n".join([*lines, *article.tags]),
+        "ngram": "\n".join(lines),
+        "category": article.category,
+        "tags": ",".join(t.replace(",", " ") for t in article.tags),
+        "status": article.status,
+        "updated": article.updated.isoformat() if article.updated else "",
+        "suggest": [(line, fold_kana(normalize(line).text), reading_of(line)) for line in lines],
+    }
+
+
+@dataclass
+class UpdateReport:
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def articles_per_second(self) -> float:
+        return (self.added + self.changed) / self.seconds if self.seconds else 0.0
+
+
+class IndexStore:
+    """One index root: finds the current generation, rebuilds and updates it."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    @property
+    def link(self) -> Path:
+        return self.root / CURRENT
+
+    def current_name(self) -> str | None:
+        try:
+            return os.readlink(self.link)
+        except OSError:
+            return None
+
+    def exists(self) -> bool:
+        name = self.current_name()
+        return name is not None and whoosh_index.exists_in(str(self.root / name))
+
+    def open(self):
+        """Open the current generation (raises IndexMissing when there is none)."""
+        name = self.current_name()
+        if name is None:
+            raise IndexMissing(f"no index in {self.root}: run `kb index`")
+        return name, whoosh_index.open_dir(str(self.root / name))
+
+    def rebuild(self, articles: list[Article], procs: int | None = None) -> UpdateReport:
+        """Index every article into a new generation and swap it in."""
+        started = time.perf_counter()
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+        name = f"{_GEN_PREFIX}{stamp}-{os.getpid()}"
+        target = self.root / name
+        target.mkdir()
+        ix = whoosh_index.create_in(str(target), schema())
+        procs = procs or os.cpu_count() or 1
+        if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
+            from whoosh.multiproc import MpWriter
+
+            writer = MpWriter(ix, procs=procs, batchsize=64, limitmb=256, compound=False)
+        else:
+            writer = ix.writer(limitmb=256, compound=False)
+        try:
+            for article in articles:
+                writer.add_document(**document(article))
+            writer.commit(optimize=True)
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        ix.close()
+        self._swap(name)
+        return UpdateReport(
+            added=len(articles), rebuilt=True, seconds=time.perf_counter() - started
+        )
+
+    def _swap(self, name: str) -> None:
+        tmp = self.root / f".{CURRENT}.{os.getpid()}"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(name, tmp)
+        os.replace(tmp, self.link)
+        self._remove_old_generations(keep={name})
+
+    def _remove_old_generations(self, keep: set[str]) -> None:
+        # Keep the generation before the new one a little: a reader may be opening it now.
+        gens = sorted(
+            (p for p in self.root.glob(f"{_GEN_PREFIX}*") if p.name not in keep),
+            key=lambda p: p.stat().st_mtime,
+        )
+        for old in gens[:-1]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def update(self, articles_dir: Path, rebuild: bool = False) -> UpdateReport:
+        """Bring the index in line with the article files (full rebuild when asked or needed)."""
+        articles, problems = load_all(Path(articles_dir))
+        if rebuild or not self.exists():
+            report = self.rebuild(articles)
+            report.problems = problems
+            return report
+        started = time.perf_counter()
+        report = UpdateReport(problems=problems)
+        broken_paths = {p.path for p in problems}
+        _, ix = self.open()
+        with ix.searcher() as searcher:
+            indexed = {f["id"]: (f["digest"], f["path"]) for f in searcher.all_stored_fields()}
+        writer = ix.writer(timeout=30.0, limitmb=128, compound=False)
+        try:
+            for article in articles:
+                old = indexed.get(article.id)
+                if old is None or old[0] != article.digest or old[1] != article.path:
+                    writer.update_document(**document(article))
+                    report.added += old is None
+                    report.changed += old is not None
+            live = {a.id for a in articles}
+            for article_id, (_, path) in indexed.items():
+                # A file that is broken now keeps its last good version searchable.
+                if article_id not in live and path not in broken_paths:
+                    writer.delete_by_term("id", article_id)
+                    report.deleted += 1
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            ix.close()
+        report.seconds = time.perf_counter() - started
+        return report

@@ -1,0 +1,377 @@
+"""Search: free text → ranked hits with highlighted snippets, confidence, suggestions.
+
+Free text is never parsed as query syntax: the query is analysed into terms, and the whoosh
+query object is built here, term by term, so quotes, colons, ``AND`` or ``*`` are just text.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from whoosh.query import Term
+
+from kb import snippets
+from kb.index import IndexStore
+from kb.ranking import WORD_FIELDS, Scorer, top_documents
+from kb.spelling import KatakanaCorrector, is_katakana_word
+from kb.textnorm import fold_kana, normalize, normalize_query_text
+
+MAX_QUERY_CHARS = 256
+MAX_WORD_TERMS = 32
+MAX_GRAM_TERMS = 48
+PER_PAGE_MAX = 50
+# How often a process checks whether the index on disk has changed.
+REFRESH_INTERVAL = 0.1
+# Share of the query's (idf-weighted) words the best hit must match to count as confident.
+CONFIDENT_COVERAGE = 0.6
+HEAD_FIELDS = ("title", "questions", "keywords")
+# Nouns name the topic of a question; verbs and adjectives mostly say what to do with it.
+POS_WEIGHTS = {"動詞": 0.6, "形容詞": 0.6}
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    title_html: str
+    category: str
+    tags: list[str]
+    snippet_html: str
+    score: float
+    rank: int
+    updated: str = ""
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class SearchResults:
+    query: str
+    normalized: str
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    per_page: int = 10
+    confident: bool = False
+    did_you_mean: str | None = None
+    message: str | None = None
+    category: str | None = None
+    tag: str | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    def to_dict(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items() if k != "hits"}
+        data["pages"] = self.pages
+        data["hits"] = [h.to_dict() for h in self.hits]
+        return data
+
+
+@dataclass
+class Suggestion:
+    text: str
+    article_id: str
+    kind: str  # "title" or "question"
+
+
+class QueryWord(NamedTuple):
+    text: str
+    boost: float
+    subunit: bool
+
+
+@dataclass
+class QueryTerms:
+    """What a query text analyses to, with a message when something was dropped."""
+
+    words: list[QueryWord]
+    grams: list[str]
+    readings: list[str]
+    message: str | None = None
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        key = item[0] if isinstance(item, tuple) else item
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def analyse_query(schema, text: str) -> QueryTerms:
+    """Terms of a free-text query (never query syntax), capped in number and length."""
+    message = None
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS]
+        message = f"検索語が長すぎるため、先頭{MAX_QUERY_CHARS}文字で検索しました。"
+    words = _unique(
+        QueryWord(t.text, t.boost * POS_WEIGHTS.get(t.pos_tag[0], 1.0), t.subunit)
+        for t in schema["body"].analyzer(text, mode="query") if t.text
+    )[:MAX_WORD_TERMS]
+    grams = _unique(t.text for t in schema["ngram"].analyzer(text, mode="query"))[:MAX_GRAM_TERMS]
+    readings = _unique(t.text for t in schema["reading"].analyzer(text, mode="query"))
+    return QueryTerms(words, grams, readings[:MAX_GRAM_TERMS], message)
+
+
+class _Generation:
+    """A searcher, its scorer and the caches that belong to one state of the index."""
+
+    def __init__(self, name: str, ix):
+        self.name = name
+        self.ix = ix
+        self.open(ix.searcher())
+
+    def open(self, searcher) -> None:
+        self.searcher = searcher
+        self.scorer = Scorer(searcher.reader())
+        self.checked = time.monotonic()
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._categories = None
+        self._suggestions = None
+        self._corrector = None
+
+    def mask(self, fieldname: str, value: str) -> np.ndarray:
+        """Documents whose ``fieldname`` holds ``value``, as a boolean array."""
+        key = (fieldname, value)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.zeros(self.scorer.doc_count, dtype=bool)
+            docs = list(Term(fieldname, value).docs(self.searcher))
+            mask[docs] = True
+            mask &= self.scorer.live
+            if len(self._masks) > 256:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
+    @property
+    def published(self) -> np.ndarray:
+        return self.mask("status", "published")
+
+    def _published_docs(self):
+        published = self.published
+        for docnum, fields in self.searcher.iter_docs():
+            if published[docnum]:
+                yield fields
+
+    @property
+    def categories(self) -> list[tuple[str, int]]:
+        if self._categories is None:
+            counts: dict[str, int] = {}
+            for fields in self._published_docs():
+                if fields.get("category"):
+                    counts[fields["category"]] = counts.get(fields["category"], 0) + 1
+            self._categories = sorted(counts.items())
+        return self._categories
+
+    @property
+    def suggestions(self) -> list[tuple[str, str, str, str, str]]:
+        if self._suggestions is None:
+            self._suggestions = [
+                (folded, reading, text, fields["id"], "title" if i == 0 else "question")
+                for fields in self._published_docs()
+                for i, (text, folded, reading) in enumerate(fields.get("suggest", ()))
+            ]
+        return self._suggestions
+
+    @property
+    def corrector(self) -> KatakanaCorrector:
+        if self._corrector is None:
+            reader = self.searcher.reader()
+            vocabulary: dict[str, int] = {}
+            for fieldname in WORD_FIELDS:
+                for term, info in reader.iter_field(fieldname):
+                    word = term.decode("utf-8") if isinstance(term, bytes) else term
+                    if is_katakana_word(word):
+                        vocabulary[word] = vocabulary.get(word, 0) + info.doc_frequency()
+            self._corrector = KatakanaCorrector(vocabulary)
+        return self._corrector
+
+
+class SearchService:
+    """One long-lived searcher per process, refreshed when the index changes."""
+
+    def __init__(self, store: IndexStore):
+        self.store = store
+        self._lock = threading.RLock()
+        self._gen: _Generation | None = None
+
+    def _generation(self) -> _Generation:
+        gen = self._gen
+        now = time.monotonic()
+        if gen is not None and now - gen.checked < REFRESH_INTERVAL:
+            return gen
+        name = self.store.current_name()
+        if gen is None or gen.name != name:
+            name, ix = self.store.open()
+            self._gen = _Generation(name, ix)
+            if gen is not None:
+                gen.searcher.close()
+            return self._gen
+        gen.checked = now
+        if not gen.searcher.up_to_date():
+            gen.open(gen.searcher.refresh())
+        return gen
+
+    def search(
+        self,
+        text: str,
+        *,
+        category: str | None = None,
+        tag: str | None = None,
+        page: int = 1,
+        per_page: int = 10,
+    ) -> SearchResults:
+        """Ranked, highlighted hits among published articles for a free-text query."""
+        started = time.perf_counter()
+        text = text if isinstance(text, str) else ""
+        page = max(1, int(page))
+        per_page = min(max(1, int(per_page)), PER_PAGE_MAX)
+        result = SearchResults(
+            query=text, normalized=normalize_query_text(text[:MAX_QUERY_CHARS]),
+            page=page, per_page=per_page, category=category or None, tag=tag or None,
+        )
+        if not result.normalized:
+            result.message = "検索語を入力してください。"
+            return result
+        with self._lock:
+            gen = self._generation()
+            terms = analyse_query(gen.searcher.schema, text)
+            result.message = terms.message
+            if not terms.words and not terms.grams:
+                result.message = "検索できる語が含まれていません。言葉を変えてお試しください。"
+                return result
+            self._run(gen, terms, result)
+        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def _run(self, gen: _Generation, terms: QueryTerms, result: SearchResults) -> None:
+        scorer = gen.scorer
+        scores = scorer.score([(w.text, w.boost) for w in terms.words], {"ngram": terms.grams, "reading": terms.readings})
+        mask = gen.published
+        if result.category:
+            mask = mask & gen.mask("category", result.category)
+        if result.tag:
+            mask = mask & gen.mask("tags", result.tag)
+        start = (result.page - 1) * result.per_page
+        docs, result.total = top_documents(scores, mask, start, result.per_page)
+        for i, docnum in enumerate(docs):
+            result.hits.append(self._hit(gen, docnum, terms, float(scores[docnum]), start + i + 1))
+        if result.total:
+            best, _ = top_documents(scores, mask, 0, 1)
+            result.confident = _confident(scorer, best[0], terms)
+        result.did_you_mean = self._did_you_mean(gen, terms, result)
+
+    def _hit(self, gen: _Generation, docnum: int, terms: QueryTerms, score: float, rank: int):
+        fields = gen.searcher.stored_fields(docnum)
+        words = [w.text for w in terms.words]
+
+        def spans(fieldname: str) -> list[tuple[int, int]]:
+            return [
+                span
+                for w in words if gen.scorer.contains(fieldname, w, docnum)
+                for span in gen.scorer.characters(fieldname, w, docnum)
+            ]
+
+        body, title = fields.get("body", ""), fields.get("title", "")
+        snippet = snippets.highlight(body, spans("body"))
+        if not snippet:
+            snippet = snippets.highlight(fields.get("questions", ""), spans("questions"))
+        title_html = snippets.highlight(title, spans("title"), width=len(title) or 1)
+        return Hit(
+            id=fields["id"],
+            title=title,
+            title_html=title_html or snippets.plain(title, len(title) or 1),
+            category=fields.get("category", ""),
+            tags=[t for t in fields.get("tags", "").split(",") if t],
+            snippet_html=snippet or snippets.plain(body),
+            score=round(score, 4),
+            rank=rank,
+            updated=fields.get("updated", ""),
+        )
+
+    def _did_you_mean(self, gen: _Generation, terms: QueryTerms, result: SearchResults):
+        if result.confident:
+            return None
+        replacements = {}
+        for word, _, subunit in terms.words:
+            if subunit or not is_katakana_word(word) or gen.scorer.word_frequency(word):
+                continue
+            better = gen.corrector.correct(word)
+            if better:
+                replacements[word] = better
+        if not replacements:
+            return None
+        text = fold_kana(normalize(result.query[:MAX_QUERY_CHARS]).text)
+        for wrong, right in replacements.items():
+            text = text.replace(wrong, right)
+        return text
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        """Titles and caller questions that start with (or contain) what was typed so far."""
+        key = fold_kana(normalize(prefix[:MAX_QUERY_CHARS]).text).strip()
+        if not key:
+            return []
+        with self._lock:
+            rows = self._generation().suggestions
+        starts, contains = [], []
+        for folded, reading, text, article_id, kind in rows:
+            if folded.startswith(key) or reading.startswith(key):
+                starts.append((len(text), text, article_id, kind))
+            elif key in folded or key in reading:
+                contains.append((len(text), text, article_id, kind))
+        out, seen = [], set()
+        for _, text, article_id, kind in sorted(starts) + sorted(contains):
+            if text not in seen:
+                seen.add(text)
+                out.append(Suggestion(text, article_id, kind))
+            if len(out) >= limit:
+                break
+        return out
+
+    def article_path(self, article_id: str) -> str | None:
+        """Path (relative to the article directory) of an indexed article, or None."""
+        with self._lock:
+            gen = self._generation()
+            docnum = gen.searcher.document_number(id=article_id)
+            if docnum is None:
+                return None
+            return gen.searcher.stored_fields(docnum).get("path")
+
+    def categories(self) -> list[tuple[str, int]]:
+        """Every category of published articles, with its article count."""
+        with self._lock:
+            return self._generation().categories
+
+    def close(self) -> None:
+        with self._lock:
+            if self._gen is not None:
+                self._gen.searcher.close()
+                self._gen = None
+
+
+def _confident(scorer: Scorer, docnum: int, terms: QueryTerms) -> bool:
+    """Does the best hit hold most of what was asked, some of it in its title or questions?"""
+    if terms.words:
+        full = [w.text for w in terms.words if not w.subunit]
+        weights = {w: scorer.idf(scorer.word_frequency(w)) for w in full}
+        got = sum(
+            weight for w, weight in weights.items()
+            if any(scorer.contains(f, w, docnum) for f in WORD_FIELDS)
+        )
+        in_head = any(scorer.contains(f, w, docnum) for w in full for f in HEAD_FIELDS)
+        total = sum(weights.values())
+        return bool(total) and got / total >= CONFIDENT_COVERAGE and in_head
+    matched = sum(scorer.contains("ngram", g, docnum) for g in terms.grams)
+    return bool(terms.grams) and matched / len(terms.grams) >= CONFIDENT_COVERAGE
