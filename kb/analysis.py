@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from whoosh.analysis import Filter, Token, Tokenizer
 
@@ -71,7 +72,7 @@ STOP_WORDS: frozenset = frozenset(
         # compound particles Sudachi reads as verbs: によって, について, にあたって, に対して
         "よる", "つく", "あたる", "たいする", "対する",
         # honorific and plural suffixes
-        "さん", "様", "さま", "ちゃん", "君", "くん", "殿", "達", "たち", "等", "など", "ら",
+        "さん", "さま", "ちゃん", "君", "くん", "殿", "達", "たち", "等", "など", "ら",
     }
 )
 
@@ -372,6 +373,33 @@ def reading_analyzer():
 
 def ngram_analyzer():
     return CharBigramTokenizer()
+
+
+_HIRAGANA_RUN = re.compile(r"[ぁ-ゖー]{3,}")
+_GRAMMAR_POS = frozenset({"助詞", "助動詞", "空白", "補助記号"})
+
+
+def kana_typed_runs(text: str) -> list[str]:
+    """Runs of hiragana that are not grammar, like ぱすわーど or かいやく.
+
+    Operators type in kana the words they only heard; Sudachi then reads them as scraps of
+    adverbs and particles, so such runs are searched by their characters instead.
+    """
+    norm = _normalized(text).text
+    runs = [m.span() for m in _HIRAGANA_RUN.finditer(norm)]
+    found: list[str] = []
+    if not runs:
+        return found
+    for m in morphemes(norm):
+        if m.subunit or m.pos[0] in _GRAMMAR_POS or m.pos in DROP_POS:
+            continue
+        if m.normalized in STOP_WORDS or m.surface in STOP_WORDS:
+            continue
+        for start, end in runs:
+            run = norm[start:end]
+            if start <= m.start and m.end <= end and run not in found:
+                found.append(run)
+    return found
 
 
 def preload() -> None:

@@ -19,9 +19,19 @@ RESOLUTION = "回答・対応手順"
 SECTIONS = ("問題", "環境", RESOLUTION, "原因")
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_HEADING = re.compile(r"^##[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^##[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 MAX_FILE_BYTES = 1_000_000
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so a bad date is a field problem, not a crash."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass(frozen=True)
@@ -111,8 +121,8 @@ def parse(text: str, path: str) -> Article:
     if not match:
         raise ArticleError([Problem(path, "front matter", "missing: the file must start with ---")])
     try:
-        meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
+        meta = yaml.load(match.group(1), Loader=_FrontMatterLoader)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 2})" if where else ""
         raise ArticleError([Problem(path, "front matter", f"unreadable YAML{line}")]) from None

@@ -89,16 +89,26 @@ def search(query, instance, category, tag, page, as_json) -> None:
 
 
 @main.command("eval")
-@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False),
+              help="Documents as JSON lines (id, title, text).")
+@click.option("--articles", "articles_dir", type=click.Path(exists=True, file_okay=False),
+              help="Or: a directory of article files (the real fields are indexed).")
 @click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--run", "run_file", type=click.Path(dir_okay=False), default=None,
               help="Write a TREC run file (top 10 per query).")
-def eval_command(corpus, queries, qrels, run_file) -> None:
+def eval_command(corpus, articles_dir, queries, qrels, run_file) -> None:
     """Measure search quality on a labelled set (last line: JSON metrics)."""
-    from kb.evaluate import evaluate
+    from kb.evaluate import evaluate, load_corpus
 
-    metrics = evaluate(Path(corpus), Path(queries), Path(qrels), Path(run_file) if run_file else None)
+    if bool(corpus) == bool(articles_dir):
+        raise click.UsageError("give exactly one of --corpus and --articles")
+    if corpus:
+        documents = load_corpus(Path(corpus))
+    else:
+        documents, problems = load_all(Path(articles_dir))
+        _print_problems(problems)
+    metrics = evaluate(documents, Path(queries), Path(qrels), Path(run_file) if run_file else None)
     click.echo(json.dumps(metrics, ensure_ascii=False))
 
 

@@ -96,7 +96,7 @@ def run_queries(service: SearchService, queries, qrels, run_file=None, tag="kota
         lines.extend(f"{qid} Q0 {h.id} {h.rank} {h.score:.4f} {tag}" for h in result.hits)
     if run_file:
         Path(run_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    mean = lambda xs: round(statistics.fmean(xs), 4) if xs else 0.0  # noqa: E731
+    mean = lambda xs: round(statistics.fmean(xs), 4) if xs else 0.0
     return {
         "ndcg@10": mean(scores["ndcg"]),
         "mrr@10": mean(scores["rr"]),
@@ -109,9 +109,9 @@ def run_queries(service: SearchService, queries, qrels, run_file=None, tag="kota
     }
 
 
-def evaluate(corpus: Path, queries: Path, qrels: Path, run_file: Path | None = None) -> dict:
-    """Build a temporary index from the corpus and measure the product's search on it."""
-    articles = load_corpus(corpus)
+def evaluate(articles: list[Article], queries: Path, qrels: Path,
+             run_file: Path | None = None) -> dict:
+    """Build a temporary index of the articles and measure the product's search on it."""
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         store = IndexStore(Path(tmp) / "index")
         report = store.rebuild(articles)

@@ -29,6 +29,10 @@ from kb.render import to_text
 from kb.textnorm import fold_kana, normalize
 
 CURRENT = "current"
+# Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
+# query analysis must match the analysis the index was built with.
+ANALYSIS_VERSION = "3"
+_VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Below this many articles a second process costs more than it saves.
 _PARALLEL_MIN_ARTICLES = 400
@@ -116,15 +120,30 @@ class IndexStore:
             return None
 
     def exists(self) -> bool:
-        name = self.current_name()
-        return name is not None and whoosh_index.exists_in(str(self.root / name))
+        """Is there a current index built with this version's analysis, and does it open?"""
+        try:
+            _, ix = self.open()
+        except IndexMissing:
+            return False
+        ix.close()
+        return True
 
     def open(self):
-        """Open the current generation (raises IndexMissing when there is none)."""
+        """Open the current generation; IndexMissing when there is none usable."""
         name = self.current_name()
         if name is None:
             raise IndexMissing(f"no index in {self.root}: run `kb index`")
-        return name, whoosh_index.open_dir(str(self.root / name))
+        path = self.root / name
+        try:
+            version = (path / _VERSION_FILE).read_text().strip()
+        except OSError:
+            version = None
+        if version != ANALYSIS_VERSION:
+            raise IndexMissing(f"the index in {path} was built by another version: run `kb index`")
+        try:
+            return name, whoosh_index.open_dir(str(path))
+        except Exception as exc:  # unreadable TOC, schema pickled by other code, ...
+            raise IndexMissing(f"the index in {path} cannot be opened ({exc}): run `kb index`") from exc
 
     def rebuild(self, articles: list[Article], procs: int | None = None) -> UpdateReport:
         """Index every article into a new generation and swap it in."""
@@ -135,6 +154,7 @@ class IndexStore:
         target = self.root / name
         target.mkdir()
         ix = whoosh_index.create_in(str(target), schema())
+        (target / _VERSION_FILE).write_text(ANALYSIS_VERSION)
         procs = procs or os.cpu_count() or 1
         if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
             from whoosh.multiproc import MpWriter

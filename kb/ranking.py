@@ -18,7 +18,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-
 from whoosh.reading import TermNotFound
 
 WORD_FIELDS = ("title", "questions", "keywords", "body")
@@ -31,13 +30,14 @@ class Weights:
 
     fields: tuple[tuple[str, float, float], ...] = (
         # field, weight, length normalisation b
-        ("title", 3.0, 0.5),
-        ("questions", 2.5, 0.5),
+        ("title", 1.5, 0.75),
+        ("questions", 1.5, 0.75),
         ("keywords", 2.0, 0.3),
-        ("body", 1.0, 0.75),
+        ("body", 1.0, 0.9),
     )
     k1: float = 1.2
-    grams: tuple[tuple[str, float, float], ...] = (("ngram", 0.25, 0.5), ("reading", 0.1, 0.5))
+    # Character bigrams (surface and reading): only used when words cannot carry the query.
+    grams: tuple[tuple[str, float, float], ...] = (("ngram", 0.3, 0.5), ("reading", 0.3, 0.5))
     gram_k1: float = 1.2
 
 

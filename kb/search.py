@@ -16,6 +16,7 @@ import numpy as np
 from whoosh.query import Term
 
 from kb import snippets
+from kb.analysis import kana_typed_runs
 from kb.index import IndexStore
 from kb.ranking import WORD_FIELDS, Scorer, top_documents
 from kb.spelling import KatakanaCorrector, is_katakana_word
@@ -31,7 +32,10 @@ REFRESH_INTERVAL = 0.1
 CONFIDENT_COVERAGE = 0.6
 HEAD_FIELDS = ("title", "questions", "keywords")
 # Nouns name the topic of a question; verbs and adjectives mostly say what to do with it.
-POS_WEIGHTS = {"動詞": 0.6, "形容詞": 0.6}
+POS_WEIGHTS = {"動詞": 0.5, "形容詞": 0.5}
+# Short units of a compound count as much as the compound at query time (their index weight
+# is already halved), so 再設定 in a query still finds an article that only says 設定.
+SUBUNIT_QUERY_BOOST = 2.0
 
 
 @dataclass
@@ -96,6 +100,7 @@ class QueryTerms:
     words: list[QueryWord]
     grams: list[str]
     readings: list[str]
+    kana_runs: list[str] = field(default_factory=list)
     message: str | None = None
 
 
@@ -116,12 +121,18 @@ def analyse_query(schema, text: str) -> QueryTerms:
         text = text[:MAX_QUERY_CHARS]
         message = f"検索語が長すぎるため、先頭{MAX_QUERY_CHARS}文字で検索しました。"
     words = _unique(
-        QueryWord(t.text, t.boost * POS_WEIGHTS.get(t.pos_tag[0], 1.0), t.subunit)
+        QueryWord(
+            t.text,
+            t.boost * POS_WEIGHTS.get(t.pos_tag[0], 1.0) * (SUBUNIT_QUERY_BOOST if t.subunit else 1),
+            t.subunit,
+        )
         for t in schema["body"].analyzer(text, mode="query") if t.text
     )[:MAX_WORD_TERMS]
     grams = _unique(t.text for t in schema["ngram"].analyzer(text, mode="query"))[:MAX_GRAM_TERMS]
     readings = _unique(t.text for t in schema["reading"].analyzer(text, mode="query"))
-    return QueryTerms(words, grams, readings[:MAX_GRAM_TERMS], message)
+    return QueryTerms(
+        words, grams, readings[:MAX_GRAM_TERMS], kana_typed_runs(text), message
+    )
 
 
 class _Generation:
@@ -258,7 +269,8 @@ class SearchService:
 
     def _run(self, gen: _Generation, terms: QueryTerms, result: SearchResults) -> None:
         scorer = gen.scorer
-        scores = scorer.score([(w.text, w.boost) for w in terms.words], {"ngram": terms.grams, "reading": terms.readings})
+        grams = _character_terms(gen.searcher.schema, scorer, terms)
+        scores = scorer.score([(w.text, w.boost) for w in terms.words], grams)
         mask = gen.published
         if result.category:
             mask = mask & gen.mask("category", result.category)
@@ -359,6 +371,23 @@ class SearchService:
             if self._gen is not None:
                 self._gen.searcher.close()
                 self._gen = None
+
+
+def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, list[str]]:
+    """Bigrams for what words cannot carry: the whole query when no word survived analysis,
+    otherwise only the kana-typed runs and the katakana words the index does not know
+    (typos such as テザリンク). Bigrams of a whole well-formed question only add noise."""
+    if not terms.words:
+        return {"ngram": terms.grams, "reading": terms.readings}
+    unexplained = list(terms.kana_runs) + [
+        w.text for w in terms.words
+        if not w.subunit and is_katakana_word(w.text) and not scorer.word_frequency(w.text)
+    ]
+    if not unexplained:
+        return {}
+    grams = _unique(t.text for t in schema["ngram"].analyzer("\n".join(unexplained)))
+    # Kana typed for a word is its reading too: match it against readings as well.
+    return {"ngram": grams[:MAX_GRAM_TERMS], "reading": grams[:MAX_GRAM_TERMS]}
 
 
 def _confident(scorer: Scorer, docnum: int, terms: QueryTerms) -> bool:

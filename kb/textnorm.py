@@ -19,7 +19,7 @@ _LONG_VOWEL = "ー"
 _COMBINING_KANA = frozenset("\u3099\u309a\uff9e\uff9f")
 # Line-break markers such as ＜改＞ (and its NFKC form <改>) carry no meaning for search.
 _MARKER = re.compile(r"[<＜][改][>＞]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ud800-\udfff]")
 
 _HIRA_START, _HIRA_END = 0x3041, 0x3096
 _KATA_OFFSET = 0x60
