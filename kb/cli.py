@@ -117,9 +117,7 @@ def eval_command(corpus, articles_dir, queries, qrels, run_file) -> None:
 @_articles
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=0, type=int,
-              help="gunicorn worker processes (0: Flask's threaded server).")
-def serve(instance, articles, host, port, workers) -> None:
+def serve(instance, articles, host, port) -> None:
     """Update the index, then serve the web app."""
     from webapp import create_app
 
@@ -129,10 +127,5 @@ def serve(instance, articles, host, port, workers) -> None:
     _print_problems(report.problems)
     click.echo(f"index ready: {report.added + report.changed} indexed, {report.deleted} removed")
     app = create_app({"KB_INSTANCE": str(paths.instance), "KB_ARTICLES": str(paths.articles)})
-    if workers > 0:
-        from webapp.gunicorn_app import run
-
-        run(app, host, port, workers)
-    else:
-        click.echo(f"Kotae: http://{host}:{port}/")
-        app.run(host=host, port=port, threaded=True)
+    click.echo(f"Kotae: http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True)

@@ -57,7 +57,7 @@ class Postings:
         return len(self.ids)
 
 
-_EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+_EMPTY = Postings(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
 def _leaf_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
@@ -69,13 +69,13 @@ def _leaf_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
                 matcher._read_ids()
             if matcher._weights is None:
                 matcher._read_weights()
-            ids.append(np.asarray(matcher._ids, dtype=np.int64))
+            ids.append(np.asarray(matcher._ids, dtype=np.int32))
             weights.append(np.asarray(matcher._weights, dtype=np.float32))
             matcher._next_block()
     else:  # any other codec: the public, slower way
         pairs = [(matcher.id(), matcher.weight()) for _ in _walk(matcher)]
         if pairs:
-            ids.append(np.array([p[0] for p in pairs], dtype=np.int64))
+            ids.append(np.array([p[0] for p in pairs], dtype=np.int32))
             weights.append(np.array([p[1] for p in pairs], dtype=np.float32))
     if not ids:
         return _EMPTY.ids, _EMPTY.weights
@@ -91,7 +91,9 @@ def _walk(matcher):
 class Scorer:
     """Per index generation: doc lengths, the live-document mask and a postings cache."""
 
-    def __init__(self, reader, weights: Weights = DEFAULT_WEIGHTS, cache_postings: int = 200_000):
+    def __init__(
+        self, reader, weights: Weights = DEFAULT_WEIGHTS, cache_postings: int = 4_000_000
+    ):
         self.reader = reader
         self.weights = weights
         self.leaves = list(reader.leaf_readers())
@@ -101,6 +103,7 @@ class Scorer:
         self.live_count = int(self.live.sum())
         self._norms: dict[tuple[str, float], np.ndarray] = {}
         self._cache: OrderedDict = OrderedDict()
+        self._frequencies: dict[str, int] = {}
         self._cached_postings = 0
         self._cache_limit = cache_postings
 
@@ -171,14 +174,22 @@ class Scorer:
         return math.log(1 + (n - doc_frequency + 0.5) / (doc_frequency + 0.5))
 
     def word_frequency(self, text: str) -> int:
-        """Documents that contain the word in any word field."""
-        lists = [self.postings(f, text).ids for f, _, _ in self.weights.fields]
-        lists = [ids for ids in lists if len(ids)]
-        if not lists:
-            return 0
-        if len(lists) == 1:
-            return len(lists[0])
-        return len(np.unique(np.concatenate(lists)))
+        """Documents that contain the word in any word field (cached per generation)."""
+        df = self._frequencies.get(text)
+        if df is None:
+            lists = [self.postings(f, text).ids for f, _, _ in self.weights.fields]
+            lists = [ids for ids in lists if len(ids)]
+            if len(lists) <= 1:
+                df = len(lists[0]) if lists else 0
+            else:
+                seen = np.zeros(self.doc_count, dtype=bool)
+                for ids in lists:
+                    seen[ids] = True
+                df = int(np.count_nonzero(seen))
+            if len(self._frequencies) > 100_000:
+                self._frequencies.clear()
+            self._frequencies[text] = df
+        return df
 
     def score(self, words: list[tuple[str, float]], grams: dict[str, list[str]]) -> np.ndarray:
         """Score every document; words are (text, boost), grams are per gram field."""

@@ -401,6 +401,6 @@ def _confident(scorer: Scorer, docnum: int, terms: QueryTerms) -> bool:
         )
         in_head = any(scorer.contains(f, w, docnum) for w in full for f in HEAD_FIELDS)
         total = sum(weights.values())
-        return bool(total) and got / total >= CONFIDENT_COVERAGE and in_head
+        return bool(total and got / total >= CONFIDENT_COVERAGE and in_head)
     matched = sum(scorer.contains("ngram", g, docnum) for g in terms.grams)
-    return bool(terms.grams) and matched / len(terms.grams) >= CONFIDENT_COVERAGE
+    return bool(terms.grams and matched / len(terms.grams) >= CONFIDENT_COVERAGE)

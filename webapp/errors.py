@@ -1,0 +1,37 @@
+"""Errors at the edge: JSON for /api/*, an HTML page everywhere else."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+# What an operator reads when something goes wrong (the API sends the same words as JSON).
+MESSAGES = {
+    400: "リクエストの内容が正しくありません。",
+    404: "お探しのページは見つかりませんでした。",
+    405: "この操作には対応していません。",
+    414: "検索語が長すぎます。短くしてお試しください。",
+    500: "サーバーでエラーが発生しました。時間をおいてもう一度お試しください。",
+}
+OTHER = "エラーが発生しました。"
+# Our own 400 descriptions (bad paging and the like) are written for the operator.
+INVALID_NUMBER = "{name} は {low}〜{high} の整数で指定してください。"
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+
+
+def message_for(error: HTTPException) -> str:
+    """Our description when we gave one, otherwise the plain message for the status."""
+    if error.description and error.description != type(error).description:
+        return error.description
+    return MESSAGES.get(error.code or 500, OTHER)
+
+
+def handle_http_error(error: HTTPException):
+    code = error.code or 500
+    message = message_for(error)
+    if request.path.startswith("/api/"):
+        return {"error": message}, code
+    return render_template("error.html", code=code, message=message), code

@@ -1,0 +1,63 @@
+"""The search page and its JSON API (live results and suggestions as the operator types)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, abort, render_template, request
+
+from kb.search import MAX_QUERY_CHARS, PER_PAGE_MAX, SearchResults
+from webapp.errors import INVALID_NUMBER
+from webapp.service import get_search
+
+bp = Blueprint("search", __name__)
+
+PAGE_MAX = 1000
+SUGGEST_LIMIT = 8
+
+
+def _int_arg(name: str, default: int, high: int) -> int:
+    """A paging parameter from the query string; 400 with a readable message when bad."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6 and 1 <= int(raw) <= high):
+        abort(400, description=INVALID_NUMBER.format(name=name, low=1, high=high))
+    return int(raw)
+
+
+def _run_search() -> SearchResults:
+    query = request.args.get("q", "")
+    page = _int_arg("page", 1, PAGE_MAX)
+    per_page = _int_arg("per_page", 10, PER_PAGE_MAX)
+    return get_search().search(
+        query,
+        category=request.args.get("category") or None,
+        tag=request.args.get("tag") or None,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@bp.get("/")
+def index():
+    results = _run_search() if "q" in request.args else None
+    return render_template(
+        "search.html",
+        results=results,
+        query=request.args.get("q", ""),
+        category=request.args.get("category", ""),
+        categories=get_search().categories(),
+        max_query_chars=MAX_QUERY_CHARS,
+    )
+
+
+@bp.get("/api/search")
+def api_search():
+    return _run_search().to_dict()
+
+
+@bp.get("/api/suggest")
+def api_suggest():
+    suggestions = get_search().suggest(request.args.get("q", ""), limit=SUGGEST_LIMIT)
+    return {"suggestions": [asdict(s) for s in suggestions]}

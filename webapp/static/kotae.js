@@ -1,0 +1,425 @@
+// Kotae: live search, keyboard navigation and the copy button. No framework, no build step.
+// Text from the server or the operator is set with textContent; only title_html and
+// snippet_html go through innerHTML, because the server escapes them and adds <mark> itself.
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 150;
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function show(el, visible) {
+    el.hidden = !visible;
+  }
+
+  function isEditable(el) {
+    return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  // "/" anywhere except in a field jumps to the search box (both pages have one).
+  function initShortcut() {
+    var box = byId("q");
+    if (!box) return;
+    document.addEventListener("keydown", function (e) {
+      if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+      if (isEditable(e.target)) return;
+      e.preventDefault();
+      box.focus();
+      box.select();
+    });
+  }
+
+  // ---- search page -------------------------------------------------------------------------
+
+  function initSearch(form) {
+    var box = byId("q");
+    var category = byId("category");
+    var list = byId("results");
+    var hitTemplate = byId("hit-template");
+    var suggestions = byId("suggestions");
+    var suggestionTemplate = byId("suggestion-template");
+    var maxChars = parseInt(box.getAttribute("data-max-chars"), 10) || 256;
+    var articleUrl = form.getAttribute("data-article-url");
+
+    var timer = null;
+    var composing = false;
+    var selected = -1;
+    // Every request takes a number; a response is drawn only if it is still the newest.
+    var searchSeq = 0;
+    var suggestSeq = 0;
+    var searchController = null;
+    var suggestController = null;
+
+    function params(extra) {
+      var p = new URLSearchParams();
+      // One character over the limit, so the server still says the query was cut.
+      p.set("q", box.value.slice(0, maxChars + 1));
+      if (category.value) p.set("category", category.value);
+      Object.keys(extra || {}).forEach(function (k) { p.set(k, extra[k]); });
+      return p;
+    }
+
+    function getJSON(url, controller) {
+      return fetch(url, { signal: controller.signal, headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.json().then(function (data) {
+            return { ok: response.ok, data: data };
+          });
+        });
+    }
+
+    function runSearch() {
+      clearTimeout(timer);
+      var seq = ++searchSeq;
+      if (searchController) searchController.abort();
+      searchController = null;
+      runSuggest();
+      if (!box.value.trim()) {
+        clearResults();
+        history.replaceState(null, "", form.action);
+        return;
+      }
+      var controller = (searchController = new AbortController());
+      var p = params();
+      getJSON(form.getAttribute("data-search-url") + "?" + p, controller)
+        .then(function (reply) {
+          if (seq !== searchSeq) return;
+          if (reply.ok) {
+            render(reply.data);
+            history.replaceState(null, "", form.action + "?" + p);
+          } else {
+            showError(reply.data && reply.data.error);
+          }
+        })
+        .catch(function (err) {
+          if (err.name !== "AbortError" && seq === searchSeq) showError(null);
+        });
+    }
+
+    function runSuggest() {
+      var seq = ++suggestSeq;
+      if (suggestController) suggestController.abort();
+      suggestController = null;
+      if (!box.value.trim()) {
+        renderSuggestions([]);
+        return;
+      }
+      var controller = (suggestController = new AbortController());
+      var p = new URLSearchParams({ q: box.value.slice(0, maxChars) });
+      getJSON(form.getAttribute("data-suggest-url") + "?" + p, controller)
+        .then(function (reply) {
+          if (seq === suggestSeq && reply.ok) renderSuggestions(reply.data.suggestions || []);
+        })
+        .catch(function () { /* suggestions are a convenience; results carry on */ });
+    }
+
+    function schedule() {
+      clearTimeout(timer);
+      timer = setTimeout(runSearch, DEBOUNCE_MS);
+    }
+
+    function articleHref(id) {
+      return articleUrl + encodeURIComponent(id);
+    }
+
+    function hitElement(hit) {
+      var li = hitTemplate.content.firstElementChild.cloneNode(true);
+      var link = li.querySelector(".hit-title");
+      link.href = articleHref(hit.id);
+      link.innerHTML = hit.title_html; // escaped by the server, <mark> only
+      li.querySelector(".hit-category").textContent = hit.category;
+      var tags = li.querySelector(".hit-tags");
+      hit.tags.forEach(function (tag) {
+        var span = document.createElement("span");
+        span.className = "tag";
+        span.textContent = tag;
+        tags.appendChild(span);
+      });
+      li.querySelector("[data-updated]").textContent = hit.updated;
+      show(li.querySelector(".hit-updated"), !!hit.updated);
+      li.querySelector(".hit-snippet").innerHTML = hit.snippet_html; // escaped by the server
+      return li;
+    }
+
+    function pageHref(page) {
+      return form.action + "?" + params({ page: page });
+    }
+
+    function render(data) {
+      byId("notice-error").hidden = true;
+      var summary = byId("summary");
+      summary.querySelector("[data-total]").textContent = data.total;
+      summary.querySelector("[data-elapsed]").textContent = data.elapsed_ms;
+      summary.querySelector("[data-page]").textContent = data.page;
+      summary.querySelector("[data-pages]").textContent = data.pages;
+      show(summary.querySelector("[data-page-of]"), data.pages > 1);
+      show(summary, data.total > 0);
+
+      var message = byId("message");
+      message.textContent = data.message || "";
+      show(message, !!data.message);
+      show(byId("notice-weak"), data.total > 0 && !data.confident);
+      show(byId("notice-none"), !!data.normalized && data.total === 0);
+      var dym = byId("did-you-mean");
+      var dymLink = dym.querySelector("a");
+      dymLink.textContent = data.did_you_mean || "";
+      dymLink.dataset.query = data.did_you_mean || "";
+      dymLink.href = data.did_you_mean ? form.action + "?" + params({ q: data.did_you_mean }) : "";
+      show(dym, !!data.did_you_mean);
+
+      list.replaceChildren(...data.hits.map(hitElement));
+      selected = -1;
+
+      var prev = byId("pager-prev");
+      var next = byId("pager-next");
+      prev.href = pageHref(data.page - 1);
+      next.href = pageHref(data.page + 1);
+      show(prev, data.page > 1);
+      show(next, data.page < data.pages);
+      show(byId("pager"), data.pages > 1);
+    }
+
+    function clearResults() {
+      ["summary", "message", "notice-weak", "notice-none", "did-you-mean", "notice-error", "pager"].forEach(
+        function (id) { show(byId(id), false); }
+      );
+      list.replaceChildren();
+      selected = -1;
+    }
+
+    function showError(text) {
+      var message = byId("message");
+      if (text) {
+        message.textContent = text;
+        show(message, true);
+      } else {
+        show(byId("notice-error"), true);
+      }
+    }
+
+    function renderSuggestions(found) {
+      suggestions.replaceChildren(...found.map(function (s) {
+        var li = suggestionTemplate.content.firstElementChild.cloneNode(true);
+        var link = li.querySelector("a");
+        link.href = articleHref(s.article_id);
+        link.textContent = s.text;
+        link.dataset.kind = s.kind;
+        return li;
+      }));
+      show(suggestions, found.length > 0);
+    }
+
+    function items() {
+      return list.querySelectorAll(".hit");
+    }
+
+    function select(index) {
+      var all = items();
+      if (selected >= 0 && all[selected]) {
+        all[selected].classList.remove("selected");
+        all[selected].removeAttribute("aria-current");
+      }
+      selected = Math.max(-1, Math.min(index, all.length - 1));
+      if (selected >= 0) {
+        all[selected].classList.add("selected");
+        all[selected].setAttribute("aria-current", "true");
+        all[selected].scrollIntoView({ block: "nearest" });
+      }
+    }
+
+    function openSelected() {
+      var hit = items()[selected];
+      if (hit) window.location.assign(hit.querySelector(".hit-title").href);
+    }
+
+    // IME: nothing is searched while a word is being composed; the search runs once it is fixed.
+    box.addEventListener("compositionstart", function () {
+      composing = true;
+      clearTimeout(timer);
+    });
+    box.addEventListener("compositionend", function () {
+      composing = false;
+      schedule();
+    });
+    box.addEventListener("input", function (e) {
+      if (composing || e.isComposing) return;
+      schedule();
+    });
+    category.addEventListener("change", runSearch);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      runSearch();
+    });
+    byId("did-you-mean").querySelector("a").addEventListener("click", function (e) {
+      if (!this.dataset.query) return;
+      e.preventDefault();
+      box.value = this.dataset.query;
+      box.focus();
+      runSearch();
+    });
+
+    document.addEventListener("keydown", function (e) {
+      // Keys that confirm or pick an IME candidate belong to the IME.
+      if (e.isComposing || composing || e.keyCode === 229) return;
+      if (e.target !== box && isEditable(e.target)) return;
+      if (e.key === "ArrowDown") {
+        e.preventDefault();
+        select(selected + 1);
+      } else if (e.key === "ArrowUp") {
+        e.preventDefault();
+        select(selected - 1);
+      } else if (e.key === "Enter" && selected >= 0) {
+        e.preventDefault();
+        openSelected();
+      } else if (e.key === "Escape" && selected >= 0) {
+        select(-1);
+      }
+    });
+
+    function focusBox() {
+      box.focus();
+      var end = box.value.length;
+      box.setSelectionRange(end, end);
+    }
+    focusBox();
+    // Coming back with the browser's Back button restores the page; put the caret back too.
+    window.addEventListener("pageshow", function (e) {
+      if (e.persisted) focusBox();
+    });
+  }
+
+  // ---- article page ------------------------------------------------------------------------
+
+  // The answer as plain text a chat or mail can take: numbered steps, nested lists indented.
+  function plainText(nodes) {
+    var lines = [];
+    function squash(parts) {
+      return parts.map(function (n) { return n.textContent; }).join("").replace(/\s+/g, " ").trim();
+    }
+    function walk(node, depth) {
+      var tag = node.nodeType === 1 ? node.tagName : "";
+      if (tag === "OL" || tag === "UL") {
+        var number = node.start || 1;
+        Array.prototype.forEach.call(node.children, function (li) {
+          if (li.tagName !== "LI") return;
+          var own = [];
+          var nested = [];
+          li.childNodes.forEach(function (c) {
+            (c.nodeType === 1 && /^(OL|UL)$/.test(c.tagName) ? nested : own).push(c);
+          });
+          var marker = tag === "OL" ? number++ + ". " : "・";
+          lines.push("   ".repeat(depth) + marker + squash(own));
+          nested.forEach(function (list) { walk(list, depth + 1); });
+        });
+        if (depth === 0) lines.push("");
+      } else if (tag === "PRE") {
+        lines.push(node.textContent.replace(/\n$/, ""), "");
+      } else if (tag === "TABLE") {
+        Array.prototype.forEach.call(node.rows, function (row) {
+          lines.push(Array.prototype.map.call(row.cells, function (c) {
+            return c.textContent.trim();
+          }).join("\t"));
+        });
+        lines.push("");
+      } else if (/^H[1-6]$/.test(tag)) {
+        lines.push("", squash([node]));
+      } else {
+        var text = squash([node]);
+        if (text) lines.push(text, "");
+      }
+    }
+    nodes.forEach(function (n) { walk(n, 0); });
+    return lines.join("\n").replace(/\n{3,}/g, "\n\n").trim();
+  }
+
+  // Wrap the resolution section (its heading and everything up to the next ## heading).
+  function resolutionSection(body, heading) {
+    var h2 = Array.prototype.find.call(body.querySelectorAll("h2"), function (h) {
+      return h.textContent.trim() === heading;
+    });
+    if (!h2) return null;
+    var section = document.createElement("section");
+    section.className = "resolution";
+    h2.parentNode.insertBefore(section, h2);
+    var node = h2;
+    while (node && !(node !== h2 && node.tagName === "H2")) {
+      var next = node.nextSibling;
+      section.appendChild(node);
+      node = next;
+    }
+    return section;
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () { return copyFallback(text); });
+    }
+    return copyFallback(text);
+  }
+
+  // For pages served over plain http on an internal name, where navigator.clipboard is absent.
+  function copyFallback(text) {
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "offscreen";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (err) {
+        ok = false;
+      }
+      area.remove();
+      (ok ? resolve : reject)();
+    });
+  }
+
+  function initCopy(button) {
+    var body = byId("article-body");
+    var section = resolutionSection(body, button.getAttribute("data-heading"));
+    if (!section) {
+      button.hidden = true;
+      return;
+    }
+    var done = byId("copy-done");
+    var failed = byId("copy-failed");
+    var hideTimer = null;
+    button.addEventListener("click", function () {
+      var nodes = Array.prototype.slice.call(section.children, 1);
+      clearTimeout(hideTimer);
+      copyText(plainText(nodes)).then(
+        function () {
+          show(failed, false);
+          show(done, true);
+          hideTimer = setTimeout(function () { show(done, false); }, 2500);
+        },
+        function () {
+          show(done, false);
+          show(failed, true);
+        }
+      );
+    });
+  }
+
+  function initBackLink(link) {
+    // Back to the results the operator came from, query included.
+    if (!document.referrer) return;
+    var from = new URL(document.referrer);
+    if (from.origin === window.location.origin && from.pathname === new URL(link.href).pathname) {
+      link.href = from.href;
+    }
+  }
+
+  initShortcut();
+  var form = byId("search-form");
+  if (form) initSearch(form);
+  var copyButton = byId("copy-answer");
+  if (copyButton) initCopy(copyButton);
+  var back = byId("back-link");
+  if (back) initBackLink(back);
+})();
