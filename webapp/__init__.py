@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
@@ -20,15 +19,9 @@ CONTENT_SECURITY_POLICY = (
 
 
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, in readable UTF-8, taking the numpy scalars search results may carry."""
+    """Flask's JSON, in readable UTF-8."""
 
     ensure_ascii = False
-
-    @staticmethod
-    def default(o: Any) -> Any:
-        if isinstance(o, np.generic):
-            return o.item()
-        return DefaultJSONProvider.default(o)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
