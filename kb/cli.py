@@ -1,16 +1,21 @@
-"""The ``kb`` command: index, search, check, eval, serve."""
+"""The ``kb`` command: index, search, check, eval, serve, user, token."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
+from kb import accounts, routing
 from kb.articles import load_all
 from kb.config import default_paths
+from kb.db import Database, database_url
 from kb.index import IndexMissing, IndexStore
+from kb.models import ROLES, User
 
 _instance = click.option("--instance", type=click.Path(file_okay=False), default=None,
                          help="Instance directory (default: $KB_INSTANCE or ./instance).")
@@ -112,20 +117,83 @@ def eval_command(corpus, articles_dir, queries, qrels, run_file) -> None:
     click.echo(json.dumps(metrics, ensure_ascii=False))
 
 
+def _database(instance) -> Database:
+    paths = default_paths(instance)
+    paths.instance.mkdir(parents=True, exist_ok=True)
+    db = Database(database_url(paths.instance))
+    db.upgrade()
+    return db
+
+
 @main.command()
 @_instance
 @_articles
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(instance, articles, host, port) -> None:
-    """Update the index, then serve the web app."""
-    from webapp import create_app
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Web worker processes (gunicorn).")
+def serve(instance, articles, host, port, workers) -> None:
+    """Update the schema, the routing file and the index, then serve the web app."""
+    from kb.server import serve as run_server
+    from webapp import setup_token
 
     paths = default_paths(instance, articles)
-    paths.instance.mkdir(parents=True, exist_ok=True)
+    db = _database(instance)
+    routing_file = paths.instance / "routing.yaml"
+    if not routing_file.exists():
+        shutil.copyfile(routing.DEFAULT_FILE, routing_file)
+        click.echo(f"routing rules: copied the defaults to {routing_file}")
+    try:
+        routing.load(routing_file)
+    except routing.RoutingError as exc:
+        _print_problems(exc.problems)
+        raise click.ClickException(f"{routing_file} has errors; fix the keys named above") from None
     report = IndexStore(paths.index).update(paths.articles)
     _print_problems(report.problems)
     click.echo(f"index ready: {report.added + report.changed} indexed, {report.deleted} removed")
-    app = create_app({"KB_INSTANCE": str(paths.instance), "KB_ARTICLES": str(paths.articles)})
+    token = setup_token.issue(paths.instance, db)
+    db.dispose()
     click.echo(f"Kotae: http://{host}:{port}/")
-    app.run(host=host, port=port, threaded=True)
+    if token:
+        click.echo(f"初期設定（最初の管理者の作成）: http://{host}:{port}/setup?token={token}")
+    run_server(paths, host, port, workers)
+
+
+@main.group()
+def user() -> None:
+    """Accounts: operator, expert, editor, admin."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--display-name", default=None, help="The name shown in the app.")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@_instance
+def user_add(name, role, display_name, password, instance) -> None:
+    """Create a user with a role; the password is asked for, never defaulted."""
+    db = _database(instance)
+    try:
+        with db.write() as session:
+            accounts.add_user(session, name, role, password, display_name)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {name} ({role}) added")
+
+
+@main.group()
+def token() -> None:
+    """API tokens for integrations (sent as Authorization: Bearer TOKEN)."""
+
+
+@token.command("create")
+@click.argument("name")
+@_instance
+def token_create(name, instance) -> None:
+    """Print a new API token for user NAME (shown once; only its hash is kept)."""
+    db = _database(instance)
+    with db.write() as session:
+        found = session.scalar(select(User).where(User.name == name))
+        if found is None:
+            raise click.ClickException(f"no user named {name}")
+        click.echo(accounts.create_token(session, found))

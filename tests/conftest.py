@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import urllib.request
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from kb import accounts
 from kb.index import IndexStore
 from webapp import create_app
 
@@ -83,35 +85,91 @@ def built_instance(tmp_path_factory, articles_dir) -> Path:
     instance = tmp_path_factory.mktemp("built") / "instance"
     report = IndexStore(instance / "index").update(articles_dir)
     assert not report.problems, report.problems
+    app = create_app({"KB_INSTANCE": str(instance), "KB_ARTICLES": str(articles_dir),
+                      "KB_BACKGROUND": False})
+    add_users(app)
+    app.extensions["kb_db"].dispose()  # checkpoints the WAL: the copies hold everything
     return instance
+
+
+PASSWORD = "correct horse battery"
+# One person per role; the display names are what the pages show.
+USERS = {
+    "operator": ("op", "山田オペ"),
+    "expert": ("sv", "佐藤SV"),
+    "editor": ("ed", "鈴木編集"),
+    "admin": ("admin", "管理者"),
+}
+
+
+def add_users(app) -> None:
+    with app.extensions["kb_db"].write() as session:
+        for role, (name, display) in USERS.items():
+            accounts.add_user(session, name, role, PASSWORD, display)
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def login(client, role: str):
+    """Log ``client`` in as the user with ``role``, through the login form."""
+    page = client.get("/login")
+    response = client.post("/login", data={
+        "name": USERS[role][0], "password": PASSWORD, "csrf_token": csrf_token(page.text)})
+    assert response.status_code == 302, response.text
+    return client
 
 
 @pytest.fixture
 def app(tmp_path, built_instance, articles_dir):
     instance = tmp_path / "instance"
     shutil.copytree(built_instance, instance, symlinks=True)
-    return create_app(
-        {"TESTING": True, "KB_INSTANCE": str(instance), "KB_ARTICLES": str(articles_dir)}
-    )
+    app = create_app({
+        "TESTING": True, "KB_INSTANCE": str(instance), "KB_ARTICLES": str(articles_dir),
+        "KB_BACKGROUND": False,
+    })
+    return app
+
+
+@pytest.fixture
+def anonymous(app):
+    return app.test_client()
 
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """An operator's browser session."""
+    return login(app.test_client(), "operator")
+
+
+@pytest.fixture
+def expert(app):
+    return login(app.test_client(), "expert")
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory, articles_dir):
     """The real app in a real HTTP server on 127.0.0.1 (index built on first use)."""
     instance = tmp_path_factory.mktemp("live") / "instance"
-    app = create_app({"KB_INSTANCE": str(instance), "KB_ARTICLES": str(articles_dir)})
+    app = create_app({"KB_INSTANCE": str(instance), "KB_ARTICLES": str(articles_dir),
+                      "KB_BACKGROUND_INTERVAL": 0.5})
+    add_users(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_port}"
     # The first request builds the index; do it here so no test pays for it.
-    with urllib.request.urlopen(f"{base_url}/", timeout=60) as response:
+    with urllib.request.urlopen(f"{base_url}/login", timeout=60) as response:
         assert response.status == 200
+    app.extensions["kb_search"] if "kb_search" in app.extensions else _warm(app)
     yield base_url
     server.shutdown()
     thread.join(timeout=10)
+
+
+def _warm(app) -> None:
+    from webapp.service import get_search
+
+    with app.app_context():
+        get_search()

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
-from .conftest import HOSTILE_ID
+from .conftest import HOSTILE_ID, PASSWORD, USERS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,10 +34,23 @@ def browser():
         browser.close()
 
 
+def logged_in_context(browser, base_url: str, role: str):
+    """A browser context whose user has logged in through the login page."""
+    context = browser.new_context(base_url=base_url, locale="ja-JP")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill('input[name="name"]', USERS[role][0])
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.close()
+    return context
+
+
 @pytest.fixture
 def context(browser, live_server):
-    context = browser.new_context(base_url=live_server, locale="ja-JP")
-    context.set_default_timeout(10_000)
+    context = logged_in_context(browser, live_server, "operator")
     yield context
     context.close()
 

@@ -8,7 +8,7 @@ import pytest
 
 from webapp import create_app
 
-from .conftest import DRAFT_ID, HOSTILE_ID, OUTSIDE_ID
+from .conftest import DRAFT_ID, HOSTILE_ID, OUTSIDE_ID, add_users, login
 
 HOSTILE_QUERIES = [
     "",
@@ -56,7 +56,9 @@ def test_search_page_shows_results_without_javascript(client):
     assert hit_ids(html)[0] == "account-password-reset"
     assert "<mark>パスワード</mark>" in html
     assert 'value="パスワード 忘れた"' in html
-    assert '<div id="escalate-slot"></div>' in html
+    # The escalate link carries the query, but a confident answer does not push it first.
+    assert 'id="escalate-link"' in html and "/escalate?q=" in html
+    assert 'class="escalate-bar prominent"' not in html
 
 
 def test_search_page_without_query_shows_the_box_and_categories(client):
@@ -83,8 +85,10 @@ def test_zero_hits_say_so(client):
 
 def test_index_is_built_on_first_use(tmp_path, articles_dir):
     instance = tmp_path / "empty-instance"
-    app = create_app({"TESTING": True, "KB_INSTANCE": str(instance), "KB_ARTICLES": str(articles_dir)})
-    response = app.test_client().get("/", query_string={"q": "解約"})
+    app = create_app({"TESTING": True, "KB_INSTANCE": str(instance),
+                      "KB_ARTICLES": str(articles_dir), "KB_BACKGROUND": False})
+    add_users(app)
+    response = login(app.test_client(), "operator").get("/", query_string={"q": "解約"})
     assert response.status_code == 200
     assert hit_ids(response.get_data(as_text=True))
     assert (instance / "index" / "current").is_symlink()
@@ -197,7 +201,7 @@ def test_unexpected_errors_are_a_calm_500(app, monkeypatch):
 
     monkeypatch.setattr(SearchService, "search", broken)
     app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
-    client = app.test_client()
+    client = login(app.test_client(), "operator")
     api = client.get("/api/search", query_string={"q": "解約"})
     assert api.status_code == 500
     assert api.get_json() == {"error": "サーバーでエラーが発生しました。時間をおいてもう一度お試しください。"}
@@ -334,4 +338,5 @@ def test_static_assets_are_served_locally(client):
     assert "@import" not in text and "url(" not in text
     # HTML is only ever set from the server's escaped-and-marked fields.
     assigned = re.findall(r"innerHTML\s*=\s*([\w.]+)", text)
-    assert sorted(assigned) == ["hit.snippet_html", "hit.title_html"]
+    assert sorted(assigned) == ["hit.snippet_html", "hit.title_html", "html"]
+    assert text.count("setSanitisedHtml(") == 3  # the answers the server rendered and cleaned

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from kb.config import default_paths
+from kb.db import database_url
+from kb.secrets import secret_key
 
 # Scripts only from our own origin: an article or a query can never run code in the page.
 CONTENT_SECURITY_POLICY = (
@@ -27,24 +31,51 @@ class JSONProvider(DefaultJSONProvider):
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the instance config file, then ``test_config``."""
     app = Flask(__name__, instance_relative_config=True)
-    paths = default_paths()
-    app.config.from_mapping(
-        KB_INSTANCE=str(paths.instance),
-        KB_ARTICLES=str(paths.articles),
-    )
+    overrides = dict(test_config or {})
+    app.config.from_mapping(_defaults(overrides.get("KB_INSTANCE"), overrides.get("KB_ARTICLES")))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-    else:
-        app.config.from_mapping(test_config)
+    app.config.from_mapping(overrides)
+    instance = Path(app.config["KB_INSTANCE"])
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(instance)
     app.json = JSONProvider(app)
 
-    from webapp import articles, errors, search
+    from webapp import articles, auth, calls, errors, escalations, search, service
 
+    service.init_app(app)
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(search.bp)
     app.register_blueprint(articles.bp)
+    app.register_blueprint(calls.bp)
+    app.register_blueprint(escalations.bp)
     app.after_request(_security_headers)
     return app
+
+
+def _defaults(instance: str | None, articles: str | None) -> dict[str, Any]:
+    """The embedded defaults, everything in the instance directory."""
+    paths = default_paths(instance, articles)
+    return {
+        "KB_INSTANCE": str(paths.instance),
+        "KB_ARTICLES": str(paths.articles),
+        "KB_DATABASE_URL": database_url(paths.instance),
+        "KB_ROUTING": str(paths.instance / "routing.yaml"),
+        "KB_MIGRATE": True,
+        "KB_BACKGROUND": True,
+        "KB_BACKGROUND_INTERVAL": 5.0,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("KB_COOKIE_SECURE", "") == "1",
+        "SESSION_COOKIE_NAME": "kotae_session",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked in webapp.auth, skipped for bearer tokens
+        "WTF_CSRF_TIME_LIMIT": None,  # valid for the session (a shift), not one hour
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+    }
 
 
 def _security_headers(response):

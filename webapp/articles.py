@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
+from flask_login import current_user
 from markupsafe import Markup
 
 from kb.articles import ID_PATTERN, RESOLUTION, Article, ArticleError, load_file
 from kb.render import to_html
-from webapp.service import get_search, paths
+from webapp.auth import require
+from webapp.service import get_recorder, get_search, paths
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
 
@@ -34,8 +36,10 @@ def _load(article_id: str) -> Article:
 
 
 @bp.get("/<article_id>")
+@require("search")
 def view(article_id: str):
     article = _load(article_id)
+    get_recorder().opened(current_user.id, article.id)
     return render_template(
         "article.html",
         article=article,

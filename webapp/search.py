@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
+from flask_login import current_user
 
 from kb.search import MAX_QUERY_CHARS, PER_PAGE_MAX, SearchResults
+from webapp.auth import require
 from webapp.errors import INVALID_NUMBER
-from webapp.service import get_search
+from webapp.service import get_recorder, get_search
 
 bp = Blueprint("search", __name__)
 
@@ -30,16 +32,21 @@ def _run_search() -> SearchResults:
     query = request.args.get("q", "")
     page = _int_arg("page", 1, PAGE_MAX)
     per_page = _int_arg("per_page", 10, PER_PAGE_MAX)
-    return get_search().search(
+    results = get_search().search(
         query,
         category=request.args.get("category") or None,
         tag=request.args.get("tag") or None,
         page=page,
         per_page=per_page,
     )
+    if results.normalized and not g.get("bearer"):
+        # The operator's own searches form the call's trail; integrations' searches do not.
+        get_recorder().record(current_user.id, query, results.normalized, results.total)
+    return results
 
 
 @bp.get("/")
+@require("search")
 def index():
     results = _run_search() if "q" in request.args else None
     return render_template(
@@ -53,11 +60,13 @@ def index():
 
 
 @bp.get("/api/search")
+@require("search")
 def api_search():
     return _run_search().to_dict()
 
 
 @bp.get("/api/suggest")
+@require("search")
 def api_suggest():
     suggestions = get_search().suggest(request.args.get("q", ""), limit=SUGGEST_LIMIT)
     return {"suggestions": [asdict(s) for s in suggestions]}

@@ -1,16 +1,20 @@
-"""The knowledge base behind the web app: one SearchService per process, made on first use."""
+"""The app's long-lived parts, one per process, made on first use: the search service, the
+database, the routing rules, the search recorder and the background sweeper."""
 
 from __future__ import annotations
 
 import threading
 
-from flask import current_app
+from flask import Flask, current_app
 
+from kb import routing
+from kb.background import Background
 from kb.config import Paths, default_paths
+from kb.db import Database
 from kb.index import IndexStore
 from kb.search import SearchService
+from kb.trail import SearchRecorder
 
-EXTENSION = "kb_search"
 _lock = threading.Lock()
 
 
@@ -21,11 +25,11 @@ def paths() -> Paths:
 
 def get_search() -> SearchService:
     """The app's SearchService; the first call builds the index if there is none yet."""
-    service = current_app.extensions.get(EXTENSION)
+    service = current_app.extensions.get("kb_search")
     if service is not None:
         return service
     with _lock:
-        service = current_app.extensions.get(EXTENSION)
+        service = current_app.extensions.get("kb_search")
         if service is None:
             where = paths()
             store = IndexStore(where.index)
@@ -36,5 +40,37 @@ def get_search() -> SearchService:
                     where.index, report.added, len(report.problems),
                 )
             service = SearchService(store)
-            current_app.extensions[EXTENSION] = service
+            current_app.extensions["kb_search"] = service
     return service
+
+
+def get_db() -> Database:
+    return current_app.extensions["kb_db"]
+
+
+def get_routing() -> routing.Routing:
+    return current_app.extensions["kb_routing"]
+
+
+def get_recorder() -> SearchRecorder:
+    return current_app.extensions["kb_recorder"]
+
+
+def get_background() -> Background | None:
+    return current_app.extensions.get("kb_background")
+
+
+def init_app(app: Flask) -> None:
+    """Open the database (migrated to the latest schema), load the routing rules (errors name
+    the key), start the search recorder and, unless disabled, the background sweeper."""
+    db = Database(app.config["KB_DATABASE_URL"])
+    if app.config["KB_MIGRATE"]:
+        db.upgrade()
+    rules = routing.load(app.config["KB_ROUTING"])
+    app.extensions["kb_db"] = db
+    app.extensions["kb_routing"] = rules
+    app.extensions["kb_recorder"] = SearchRecorder(db)
+    if app.config["KB_BACKGROUND"]:
+        app.extensions["kb_background"] = Background(
+            db, lambda: rules, interval=app.config["KB_BACKGROUND_INTERVAL"]
+        ).start()

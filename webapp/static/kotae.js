@@ -179,6 +179,20 @@
       show(prev, data.page > 1);
       show(next, data.page < data.pages);
       show(byId("pager"), data.pages > 1);
+      updateEscalate(data.normalized, data.total, data.confident, data.hits);
+    }
+
+    // The escalate link always carries the current query; with no hit or a weak one it comes
+    // first, as the operator's next step.
+    function updateEscalate(normalized, total, confident, hits) {
+      var bar = byId("escalate-bar");
+      if (!bar) return;
+      var link = byId("escalate-link");
+      var p = new URLSearchParams({ q: box.value.slice(0, maxChars) });
+      if (hits && hits.length) p.set("category", hits[0].category);
+      link.href = link.getAttribute("data-base") + "?" + p;
+      show(bar, !!normalized);
+      bar.classList.toggle("prominent", !!normalized && (total === 0 || !confident));
     }
 
     function clearResults() {
@@ -187,6 +201,7 @@
       );
       list.replaceChildren();
       selected = -1;
+      updateEscalate("", 0, false, []);
     }
 
     function showError(text) {
@@ -415,6 +430,131 @@
     }
   }
 
+  // ---- escalations: live lists, the detail page, the answer notice ----------------------------
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // Answers are Markdown rendered and sanitised by the server (the same renderer as articles).
+  function setSanitisedHtml(el, html) {
+    el.innerHTML = html;
+  }
+
+  function poll(url, seconds, onData) {
+    var busy = false;
+    function tick() {
+      if (busy || document.hidden) return;
+      busy = true;
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data) onData(data); })
+        .catch(function () { /* try again on the next tick */ })
+        .then(function () { busy = false; });
+    }
+    setInterval(tick, (seconds || 3) * 1000);
+    document.addEventListener("visibilitychange", tick);
+    return tick;
+  }
+
+  function timeLeft(el, now) {
+    var deadline = el.getAttribute("data-deadline");
+    var status = el.getAttribute("data-status");
+    if (!deadline || status === "answered" || status === "closed") {
+      el.textContent = "";
+      return;
+    }
+    var minutes = Math.round((Date.parse(deadline) - now) / 60000);
+    var what = status === "open" ? "受付" : "回答";
+    el.textContent = minutes >= 0 ? what + "期限まで " + minutes + " 分" : what + "期限を " + -minutes + " 分超過";
+    el.classList.toggle("late", minutes < 0);
+  }
+
+  function fillRow(li, e) {
+    li.setAttribute("data-id", e.id);
+    li.setAttribute("data-status", e.status);
+    li.classList.toggle("overdue", !!e.overdue);
+    var link = li.querySelector(".esc-title");
+    link.href = e.url;
+    link.textContent = "#" + e.id + " " + (e.query || (e.note || "").slice(0, 40));
+    li.querySelector('[data-field="status_label"]').textContent = e.status_label;
+    li.querySelector('[data-field="level_name"]').textContent = "レベル" + e.level + " " + e.level_name;
+    li.querySelector('[data-field="category"]').textContent = e.category || "未分類";
+    var left = li.querySelector(".time-left");
+    left.setAttribute("data-deadline", e.status === "open" ? e.acknowledge_by : e.answer_by);
+    left.setAttribute("data-status", e.status);
+    timeLeft(left, Date.now());
+    setSanitisedHtml(li.querySelector('[data-field="answer_html"]'),
+      e.answer_html || (e.interim_html ? "（暫定）" + e.interim_html : ""));
+  }
+
+  // A list that mirrors the server's: the queue (replaced whole) or "my escalations" (merged).
+  function initLiveList(list, emptyId, replace) {
+    var template = byId("escalation-row-template");
+    var rows = {};
+    list.querySelectorAll(".esc-row").forEach(function (li) { rows[li.getAttribute("data-id")] = li; });
+    function rowFor(e) {
+      var li = rows[e.id] || template.content.firstElementChild.cloneNode(true);
+      rows[e.id] = li;
+      fillRow(li, e);
+      return li;
+    }
+    function refreshTimes() {
+      list.querySelectorAll(".time-left").forEach(function (el) { timeLeft(el, Date.now()); });
+    }
+    refreshTimes();
+    setInterval(refreshTimes, 30000);
+    var url = list.getAttribute("data-poll-url");
+    var since = null;
+    poll(url, parseInt(list.getAttribute("data-poll-seconds"), 10), function (data) {
+      if (replace) {
+        list.replaceChildren(...data.escalations.map(rowFor));
+      } else {
+        data.escalations.slice().reverse().forEach(function (e) {
+          var li = rowFor(e);
+          if (li.parentNode !== list) list.prepend(li);
+        });
+        since = data.now;
+        url = list.getAttribute("data-poll-url") + "?since=" + encodeURIComponent(since);
+      }
+      show(byId(emptyId), list.children.length === 0);
+    });
+  }
+
+  function initDetail(article) {
+    var url = article.getAttribute("data-poll-url");
+    poll(url, parseInt(article.getAttribute("data-poll-seconds"), 10), function (e) {
+      article.setAttribute("data-status", e.status);
+      article.querySelector('[data-field="status_label"]').textContent = e.status_label;
+      [["interim", "interim_html"], ["answer", "answer_html"]].forEach(function (pair) {
+        var box = byId(pair[0]);
+        if (!box) return;
+        setSanitisedHtml(box.querySelector('[data-field="' + pair[1] + '"]'), e[pair[1]] || "");
+        show(box, !!e[pair[1]]);
+      });
+    });
+  }
+
+  // On every page of an operator: a notice the moment an answer to one of their escalations
+  // arrives.
+  function initAnswerNotice(url) {
+    var notice = byId("answer-notice");
+    var since = new Date().toISOString().slice(0, 19) + "Z";
+    var seen = {};
+    poll(url + "?since=" + encodeURIComponent(since), 3, function (data) {
+      data.escalations.forEach(function (e) {
+        var key = e.id + ":" + (e.answered_at || "") + ":" + (e.interim || "").length;
+        if (!(e.answer || e.interim) || seen[key]) return;
+        seen[key] = true;
+        var link = notice.querySelector("a");
+        link.href = e.url;
+        link.textContent = "#" + e.id + " " + (e.query || "") + (e.answer ? "" : "（暫定回答）");
+        show(notice, true);
+      });
+    });
+  }
+
   initShortcut();
   var form = byId("search-form");
   if (form) initSearch(form);
@@ -422,4 +562,12 @@
   if (copyButton) initCopy(copyButton);
   var back = byId("back-link");
   if (back) initBackLink(back);
+  var queueList = byId("queue");
+  if (queueList) initLiveList(queueList, "queue-empty", true);
+  var myList = byId("my-escalations");
+  if (myList) initLiveList(myList, "my-empty", false);
+  var detail = byId("escalation");
+  if (detail) initDetail(detail);
+  var myUrl = document.body.getAttribute("data-my-escalations-url");
+  if (myUrl && !myList) initAnswerNotice(myUrl);
 })();

@@ -1,0 +1,15 @@
+"""Who may do what: one table, used by the web app's routes and checked by the tests."""
+
+from __future__ import annotations
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "search": frozenset({"operator", "expert", "editor", "admin"}),
+    "escalate": frozenset({"operator", "expert", "admin"}),
+    "queue": frozenset({"expert", "admin"}),
+    "answer": frozenset({"expert", "admin"}),
+    "read_escalations": frozenset({"expert", "editor", "admin"}),
+}
+
+
+def allowed(role: str | None, permission: str) -> bool:
+    return role in PERMISSIONS[permission]

@@ -1,0 +1,52 @@
+"""The one-time token for creating the first administrator (there is no default password).
+
+`kb serve` writes it to the instance directory and prints a link with it; creating the
+administrator deletes it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from kb.db import Database
+from kb.models import User
+
+FILE = "setup-token"
+
+
+def _path(app: Flask) -> Path:
+    return Path(app.config["KB_INSTANCE"]) / FILE
+
+
+def issue(instance: Path, db: Database) -> str | None:
+    """A token when no user exists yet (kept across restarts until used), else None."""
+    with db.read() as session:
+        if session.scalar(select(func.count(User.id))):
+            (instance / FILE).unlink(missing_ok=True)
+            return None
+    path = instance / FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def pending(app: Flask) -> bool:
+    return _path(app).exists()
+
+
+def read(app: Flask) -> str:
+    try:
+        return _path(app).read_text().strip()
+    except FileNotFoundError:
+        return "\0"  # never equal to a submitted token
+
+
+def consume(app: Flask) -> None:
+    _path(app).unlink(missing_ok=True)
