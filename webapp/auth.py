@@ -104,7 +104,8 @@ def _check_csrf():
     if request.headers.get("Authorization", "").startswith("Bearer "):
         if not current_user.is_authenticated:  # loads the token user, sets g.bearer
             abort(401)
-        return
+        if g.get("bearer"):  # a token, not a cookie, vouches for this request
+            return
     csrf.protect()
 
 
