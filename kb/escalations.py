@@ -153,6 +153,8 @@ def transition(esc: Escalation, actor: User, action: str, now: datetime,
                text: str | None = None, outcome: str | None = None,
                interim: bool = False) -> None:
     """Apply one person's transition; TransitionError when it is not allowed from here."""
+    if action not in TRANSITIONS:
+        raise TransitionError(f"不明な操作です: {action[:50]}")
     sources, target = TRANSITIONS[action]
     if esc.status not in sources:
         raise TransitionError(
