@@ -1,6 +1,19 @@
-"""Building blocks for tests: article files written the way editors write them."""
+"""Building blocks for tests: article files written the way editors write them, and a real
+database with people and escalations in it."""
 
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from kb import accounts, escalations
+from kb.db import Database
+from kb.escalations import NewEscalation
+from kb.models import Escalation, User
+from kb.routing import Routing
 
 ARTICLE = """---
 id: {id}
@@ -36,3 +49,71 @@ def write_article(root: Path, id: str, title: str, answer: str = "手順どお�
         encoding="utf-8",
     )
     return path
+
+
+# ---- escalations: a real database, people, moments in Japan time ------------------------------
+
+JST = ZoneInfo("Asia/Tokyo")
+PERSON_PASSWORD = "correct horse battery"
+
+
+def jst(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A moment given in Japan time, as the database stores it (naive UTC)."""
+    moment = datetime(year, month, day, hour, minute, tzinfo=JST)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def new_database(directory: Path) -> Database:
+    """A SQLite file in ``directory`` with the schema brought up to date by the migrations."""
+    db = Database(f"sqlite:///{directory}/x.sqlite3")
+    db.upgrade()
+    return db
+
+
+def copy_database(template: Database, directory: Path) -> Database:
+    """A copy of a migrated database (disposed first, so its file holds everything)."""
+    template.dispose()
+    source = Path(template.url.removeprefix("sqlite:///"))
+    shutil.copyfile(source, directory / source.name)
+    return Database(f"sqlite:///{directory / source.name}")
+
+
+# The people of the escalation tests: name → (role, display name).
+PEOPLE = {
+    "op": ("operator", "山田オペ"),
+    "op2": ("operator", "高橋オペ"),
+    "sv": ("expert", "佐藤SV"),
+    "sv2": ("expert", "伊藤SV"),
+}
+
+
+def add_people(db: Database) -> SimpleNamespace:
+    """Everyone in PEOPLE, as attributes named after them."""
+    return SimpleNamespace(**{name: add_person(db, name, role, display)
+                              for name, (role, display) in PEOPLE.items()})
+
+
+def add_person(db: Database, name: str, role: str = "operator",
+               display_name: str | None = None) -> User:
+    with db.write() as session:
+        return accounts.add_user(session, name, role, PERSON_PASSWORD, display_name)
+
+
+def escalate(db: Database, routing: Routing, operator: User, query: str, now: datetime,
+             level: str = "1", category: str | None = None, note: str = "") -> int:
+    """Create one escalation in its own committed transaction; returns its id."""
+    with db.write() as session:
+        esc = escalations.create(session, routing, operator,
+                                 NewEscalation(query, level, category, note), now)
+        return esc.id
+
+
+def fetch(db: Database, escalation_id: int) -> Escalation:
+    """The escalation as stored, with its events and calls, read in a fresh session."""
+    with db.read() as session:
+        return escalations.get(session, escalation_id)
+
+
+def count(db: Database, model) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(model))
