@@ -52,21 +52,29 @@ class Level(_Strict):
 
 
 class Hours(_Strict):
+    """When a contact can be reached, in the center's time zone. An ``end`` earlier than
+    ``start`` runs past midnight (22:00–06:00); ``days`` are the days a period starts on."""
+
     days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = DAYS[:5]
     start: str = "09:00"
     end: str = "18:00"
 
     @field_validator("start", "end")
     @classmethod
-    def _hhmm(cls, value: str) -> str:
+    def _hhmm(cls, value: str, info: ValidationInfo) -> str:
         if not _HHMM.match(value):
             raise ValueError("時刻は HH:MM で書いてください")
+        if info.field_name == "end" and value == info.data.get("start"):
+            raise ValueError("start と end が同じです（終日なら hours を書かないでください）")
         return value
 
     def contains(self, local: datetime) -> bool:
-        if DAYS[local.weekday()] not in self.days:
-            return False
-        return self.start <= local.strftime("%H:%M") < self.end
+        time = local.strftime("%H:%M")
+        today = DAYS[local.weekday()] in self.days
+        if self.start < self.end:
+            return today and self.start <= time < self.end
+        yesterday = DAYS[(local.weekday() - 1) % 7] in self.days
+        return (today and time >= self.start) or (yesterday and time < self.end)
 
 
 class Contact(_Strict):
