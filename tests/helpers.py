@@ -1,10 +1,15 @@
 """Building blocks for tests: article files written the way editors write them, and a real
 database with people and escalations in it."""
 
+import json
 import shutil
+import socket
+import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Self
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -117,3 +122,54 @@ def fetch(db: Database, escalation_id: int) -> Escalation:
 def count(db: Database, model) -> int:
     with db.read() as session:
         return session.scalar(select(func.count()).select_from(model))
+
+
+# ---- real receivers for notifications -----------------------------------------------------------
+
+class ChatReceiver:
+    """A real HTTP server on 127.0.0.1 recording every JSON document POSTed to it."""
+
+    def __init__(self, status: int = 200):
+        self.posts: list[dict] = []  # {"path", "content_type", "json"}
+        self.status = status
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self.server.serve_forever, name="chat-receiver",
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def _handler(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.posts.append({"path": self.path,
+                                       "content_type": self.headers.get("Content-Type"),
+                                       "json": json.loads(body.decode("utf-8"))})
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=10)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
