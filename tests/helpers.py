@@ -1,17 +1,21 @@
 """Building blocks for tests: article files written the way editors write them, and a real
 database with people and escalations in it."""
 
+import email
+import email.policy
 import json
 import shutil
 import socket
 import threading
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Self
 from zoneinfo import ZoneInfo
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from kb import accounts, escalations
@@ -129,10 +133,11 @@ def count(db: Database, model) -> int:
 class ChatReceiver:
     """A real HTTP server on 127.0.0.1 recording every JSON document POSTed to it."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, port: int = 0, reply: bytes | None = None):
         self.posts: list[dict] = []  # {"path", "content_type", "json"}
         self.status = status
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.reply = reply  # raw bytes instead of an HTTP response, to play a broken server
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self.server.serve_forever, name="chat-receiver",
                                         daemon=True)
 
@@ -149,6 +154,10 @@ class ChatReceiver:
                 receiver.posts.append({"path": self.path,
                                        "content_type": self.headers.get("Content-Type"),
                                        "json": json.loads(body.decode("utf-8"))})
+                if receiver.reply is not None:
+                    self.wfile.write(receiver.reply)
+                    self.close_connection = True
+                    return
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -173,3 +182,24 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class MailReceiver:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 keeping every message it receives."""
+
+    def __init__(self, port: int | None = None):
+        self.messages: list[tuple[list[str], EmailMessage]] = []  # (envelope recipients, message)
+        self.port = port or closed_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def __enter__(self) -> Self:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._controller.stop()
