@@ -144,6 +144,9 @@ class SearchRecorder:
             trail.last_activity_at = item.at
             return
         if trail is None:
+            # A trail left open by a pause was abandoned: it must not take the outcome of the
+            # next call (an escalation or "解決" ends the operator's open trails).
+            end_trail(session, item.user_id, ENDED)
             trail = Trail(user_id=item.user_id, started_at=item.at, last_activity_at=item.at)
             session.add(trail)
             session.flush()
