@@ -92,7 +92,7 @@ def test_each_operator_has_their_own_trail(db, recorder, people):
 def test_ending_a_trail_makes_the_next_search_start_a_new_one(db, recorder, people, outcome):
     search(recorder, people.op, "解約", T0)
     recorder.flush()
-    [(first_outcome, _)] = trails(db, people.op)
+    assert trails(db, people.op) == [("open", ["解約"])]
     with db.read() as session:
         first_id = session.scalar(select(Trail.id))
     assert end(db, people.op, outcome) == first_id
