@@ -153,6 +153,8 @@ def transition(esc: Escalation, actor: User, action: str, now: datetime,
                text: str | None = None, outcome: str | None = None,
                interim: bool = False) -> None:
     """Apply one person's transition; TransitionError when it is not allowed from here."""
+    if action not in TRANSITIONS:
+        raise TransitionError(f"不明な操作です: {action[:50]}")
     sources, target = TRANSITIONS[action]
     if esc.status not in sources:
         raise TransitionError(
@@ -195,18 +197,20 @@ def sweep(session: Session, routing: Routing, now: datetime) -> list[int]:
                                  Escalation.routed_to_backup.is_(False))
     ).all()
     for esc in late:
-        rule = routing.rule_for(esc.level, esc.category)
-        backup = routing.contact(rule.backup) if rule.backup else None
+        # The file may have been edited since: a level that is gone has no rule, no backup.
         level = routing.level(esc.level)
+        rule = routing.rule_for(esc.level, esc.category) if level is not None else None
+        backup = routing.contact(rule.backup) if rule and rule.backup else None
         esc.routed_to_backup = True
         esc.updated_at = now
         if backup is None:
-            _event(esc, None, "unacknowledged", now, detail="受付期限を過ぎました（代替の連絡先なし）")
+            why = ("代替の連絡先なし" if level is not None
+                   else f"レベル {esc.level} は routing.yaml にありません")
+            _event(esc, None, "unacknowledged", now, detail=f"受付期限を過ぎました（{why}）")
         else:
             _event(esc, None, "rerouted", now,
                    detail=f"受付期限を過ぎたため {backup.name} へ")
-            if level is not None:
-                esc.acknowledge_by, _ = deadlines(level, now)
+            esc.acknowledge_by, _ = deadlines(level, now)
             _tell(session, routing, esc, backup, "backup", now)
         changed.append(esc.id)
     overdue = session.scalars(

@@ -2,12 +2,14 @@
 
 Deliveries are rows written in the same transaction as the escalation (an outbox), and sent
 after the commit by ``send_pending``: a mail server that is down never loses or delays an
-escalation, and an unsent delivery is retried on the next pass.
+escalation. An unsent delivery is retried after a growing delay (RETRY_AFTER), so an outage of
+an hour does not use up its attempts; when it is given up, the escalation's history says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import smtplib
 import urllib.request
 from datetime import datetime, timedelta
@@ -16,12 +18,15 @@ from email.message import EmailMessage
 from sqlalchemy import select, update
 
 from kb.db import Database
-from kb.models import Delivery, Escalation
+from kb.models import Delivery, Escalation, EscalationEvent
 from kb.routing import Contact, Routing
 
-MAX_ATTEMPTS = 5
+# After the n-th failed attempt, wait RETRY_AFTER[n - 1] before the next; then give up.
+RETRY_AFTER = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 30, 60))
+MAX_ATTEMPTS = len(RETRY_AFTER) + 1
 TIMEOUT = 10
 STALE_CLAIM = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 REASONS = {"new": "新しいエスカレーション", "backup": "代替連絡（一次連絡先が未受付）"}
 
 
@@ -85,8 +90,14 @@ def send(routing: Routing, delivery: Delivery) -> None:
         _send_chat(delivery)
 
 
+def _due(attempts: int, last_attempt: datetime | None, now: datetime) -> bool:
+    if attempts == 0 or last_attempt is None:
+        return True
+    return last_attempt + RETRY_AFTER[min(attempts, len(RETRY_AFTER)) - 1] <= now
+
+
 def send_pending(db: Database, routing: Routing, now: datetime) -> int:
-    """Send every pending delivery once; returns how many went out.
+    """Send every pending delivery that is due; returns how many went out.
 
     Each delivery is claimed in a short transaction (pending → sending) so that two processes
     never send it twice and no transaction stays open during network I/O. A claim older than
@@ -98,10 +109,11 @@ def send_pending(db: Database, routing: Routing, now: datetime) -> int:
             .where(Delivery.state == "sending", Delivery.claimed_at < now - STALE_CLAIM)
             .values(state="pending")
         )
-        ids = list(session.scalars(
-            select(Delivery.id).where(Delivery.state == "pending").order_by(Delivery.id)
-            .limit(100)
-        ))
+        pending = session.execute(
+            select(Delivery.id, Delivery.attempts, Delivery.claimed_at)
+            .where(Delivery.state == "pending").order_by(Delivery.id)
+        ).all()
+    ids = [row.id for row in pending if _due(row.attempts, row.claimed_at, now)][:100]
     sent = 0
     for delivery_id in ids:
         with db.write() as session:
@@ -115,7 +127,10 @@ def send_pending(db: Database, routing: Routing, now: datetime) -> int:
         try:
             send(routing, delivery)
             state, error = "sent", None
-        except (OSError, smtplib.SMTPException, ValueError) as exc:
+        except Exception as exc:  # whatever one contact's server does, the others go out
+            if not isinstance(exc, OSError | smtplib.SMTPException | ValueError):
+                log.warning("delivery %d to %s failed", delivery_id, delivery.contact,
+                            exc_info=True)
             error = f"{type(exc).__name__}: {exc}"[:2000]
             state = "failed" if delivery.attempts >= MAX_ATTEMPTS else "pending"
         with db.write() as session:
@@ -123,5 +138,21 @@ def send_pending(db: Database, routing: Routing, now: datetime) -> int:
                 update(Delivery).where(Delivery.id == delivery_id).values(
                     state=state, error=error, sent_at=now if state == "sent" else None)
             )
+            if state == "failed":
+                _record_failure(session, routing, delivery, error, now)
         sent += state == "sent"
     return sent
+
+
+def _record_failure(session, routing: Routing, delivery: Delivery, error: str,
+                    now: datetime) -> None:
+    """Put the given-up delivery in the escalation's history, where experts look."""
+    contact = routing.contact(delivery.contact)
+    name = contact.name if contact else delivery.contact
+    session.add(EscalationEvent(
+        escalation_id=delivery.escalation_id, at=now, actor_id=None, kind="notify_failed",
+        detail=f"{name} への通知（{delivery.channel}）を{delivery.attempts}回試しましたが届きません"
+               f"でした: {error}"[:4000],
+    ))
+    session.execute(update(Escalation).where(Escalation.id == delivery.escalation_id)
+                    .values(updated_at=now))

@@ -15,7 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "default_routing.yaml"
 ANY_CATEGORY = "*"
@@ -42,29 +42,39 @@ class Level(_Strict):
     acknowledge_minutes: int = Field(gt=0, le=60 * 24 * 30)
     answer_minutes: int = Field(gt=0, le=60 * 24 * 90)
 
-    @model_validator(mode="after")
-    def _answer_after_acknowledge(self):
-        if self.answer_minutes < self.acknowledge_minutes:
+    @field_validator("answer_minutes")
+    @classmethod
+    def _answer_after_acknowledge(cls, value: int, info: ValidationInfo) -> int:
+        acknowledge = info.data.get("acknowledge_minutes")  # absent when itself invalid
+        if acknowledge is not None and value < acknowledge:
             raise ValueError("answer_minutes は acknowledge_minutes 以上にしてください")
-        return self
+        return value
 
 
 class Hours(_Strict):
+    """When a contact can be reached, in the center's time zone. An ``end`` earlier than
+    ``start`` runs past midnight (22:00–06:00); ``days`` are the days a period starts on."""
+
     days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = DAYS[:5]
     start: str = "09:00"
     end: str = "18:00"
 
     @field_validator("start", "end")
     @classmethod
-    def _hhmm(cls, value: str) -> str:
+    def _hhmm(cls, value: str, info: ValidationInfo) -> str:
         if not _HHMM.match(value):
             raise ValueError("時刻は HH:MM で書いてください")
+        if info.field_name == "end" and value == info.data.get("start"):
+            raise ValueError("start と end が同じです（終日なら hours を書かないでください）")
         return value
 
     def contains(self, local: datetime) -> bool:
-        if DAYS[local.weekday()] not in self.days:
-            return False
-        return self.start <= local.strftime("%H:%M") < self.end
+        time = local.strftime("%H:%M")
+        today = DAYS[local.weekday()] in self.days
+        if self.start < self.end:
+            return today and self.start <= time < self.end
+        yesterday = DAYS[(local.weekday() - 1) % 7] in self.days
+        return (today and time >= self.start) or (yesterday and time < self.end)
 
 
 class Contact(_Strict):
@@ -74,13 +84,15 @@ class Contact(_Strict):
     address: str = Field(min_length=1, max_length=500)
     hours: Hours | None = None  # None: always reachable
 
-    @model_validator(mode="after")
-    def _address_fits_channel(self):
-        if self.channel == "mail" and not re.match(r"^[^@\s]+@[^@\s]+$", self.address):
+    @field_validator("address")
+    @classmethod
+    def _address_fits_channel(cls, value: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")  # absent when itself invalid
+        if channel == "mail" and not re.match(r"^[^@\s]+@[^@\s]+$", value):
             raise ValueError("mail の address はメールアドレスにしてください")
-        if self.channel == "chat" and not re.match(r"^https?://", self.address):
+        if channel == "chat" and not re.match(r"^https?://", value):
             raise ValueError("chat の address は http(s):// の URL にしてください")
-        return self
+        return value
 
 
 class Rule(_Strict):

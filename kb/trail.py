@@ -71,12 +71,11 @@ def end_trail(session: Session, user_id: int, outcome: str) -> int | None:
 
 def collapse(queries: list[str]) -> list[str]:
     """The queries worth showing: type-ahead prefixes of the next query are dropped, and so
-    are immediate repeats."""
+    are immediate repeats and blank queries (a cleared search box)."""
+    queries = [query for query in queries if query.strip()]
     shown: list[str] = []
     for i, query in enumerate(queries):
         following = queries[i + 1] if i + 1 < len(queries) else None
-        if not query.strip():
-            continue
         if following is not None and following.startswith(query):
             continue
         if shown and shown[-1] == query:
@@ -144,6 +143,9 @@ class SearchRecorder:
             trail.last_activity_at = item.at
             return
         if trail is None:
+            # A trail left open by a pause was abandoned: it must not take the outcome of the
+            # next call (an escalation or "解決" ends the operator's open trails).
+            end_trail(session, item.user_id, ENDED)
             trail = Trail(user_id=item.user_id, started_at=item.at, last_activity_at=item.at)
             session.add(trail)
             session.flush()
