@@ -21,9 +21,12 @@ INTERVAL = 5.0
 
 
 def run_once(db: Database, routing: Routing, now: datetime) -> None:
-    with db.write() as session:
-        escalations.sweep(session, routing, now)
-    notify.send_pending(db, routing, now)
+    """One pass: the sweep, then the outbox (sent even when the sweep failed)."""
+    try:
+        with db.write() as session:
+            escalations.sweep(session, routing, now)
+    finally:
+        notify.send_pending(db, routing, now)
 
 
 class Background:

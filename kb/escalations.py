@@ -190,11 +190,13 @@ def transition(esc: Escalation, actor: User, action: str, now: datetime,
 def sweep(session: Session, routing: Routing, now: datetime) -> list[int]:
     """Re-route unacknowledged escalations past their deadline to the backup contact and mark
     overdue ones. Returns the ids that changed. Safe to run in several processes at once:
-    each change is conditional on the state it was read in."""
+    SQLite serialises writers (BEGIN IMMEDIATE), and elsewhere the rows are read FOR UPDATE
+    SKIP LOCKED, so the condition is re-checked and a row another sweeper holds is left to it."""
     changed = []
     late = session.scalars(
         select(Escalation).where(Escalation.status == OPEN, Escalation.acknowledge_by < now,
                                  Escalation.routed_to_backup.is_(False))
+        .with_for_update(skip_locked=True)
     ).all()
     for esc in late:
         # The file may have been edited since: a level that is gone has no rule, no backup.
@@ -216,6 +218,7 @@ def sweep(session: Session, routing: Routing, now: datetime) -> list[int]:
     overdue = session.scalars(
         select(Escalation).where(Escalation.status.in_((OPEN, ACKNOWLEDGED)),
                                  Escalation.answer_by < now, Escalation.overdue.is_(False))
+        .with_for_update(skip_locked=True)
     ).all()
     for esc in overdue:
         esc.overdue = True
