@@ -304,14 +304,13 @@ def api_create():
     if unknown:
         abort(400, description=f"不明な項目です: {', '.join(sorted(map(str, unknown)))}")
     for key in ("query", "level", "category", "note"):
-        if payload.get(key) is not None and not isinstance(payload[key], str | int):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
             abort(400, description=f"{key} は文字列で指定してください。")
-    if not str(payload.get("query") or "").strip():
+    if not (payload.get("query") or "").strip():
         abort(400, description="query は必須です。")
     data = NewEscalation(
-        query=str(payload["query"]), level=str(payload.get("level") or ""),
-        category=str(payload["category"]) if payload.get("category") else None,
-        note=str(payload.get("note") or ""),
+        query=payload["query"], level=payload.get("level") or "",
+        category=payload.get("category") or None, note=payload.get("note") or "",
     )
     try:
         esc = _create(data)
