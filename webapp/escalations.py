@@ -267,22 +267,31 @@ def act(escalation_id: int, action: str):
 
 # ---- the experts' queue ----------------------------------------------------------------------
 
+QUEUE_FILTERS = ("level", "category", "mine")
+
+
+def _queue_filters() -> dict[str, str]:
+    """The queue's filters from the query string; anything else there is ignored."""
+    return {key: request.args[key] for key in QUEUE_FILTERS if request.args.get(key)}
+
+
 def _queue_rows() -> list[dict]:
-    level = request.args.get("level") or None
-    category = request.args.get("category") or None
+    filters = _queue_filters()
     with get_db().read() as session:
-        assignee = _user(session) if request.args.get("mine") == "1" else None
-        rows = esc_core.queue(session, get_routing(), level=level, category=category,
-                              assignee=assignee)
+        assignee = _user(session) if filters.get("mine") == "1" else None
+        rows = esc_core.queue(session, get_routing(), level=filters.get("level"),
+                              category=filters.get("category"), assignee=assignee)
         return [to_dict(e) for e in rows]
 
 
 @bp.get("/queue")
 @require("queue")
 def queue_page():
+    filters = _queue_filters()
     return render_template(
         "queue.html", rows=_queue_rows(), levels=get_routing().levels,
-        categories=_categories(), poll=POLL_SECONDS, args=request.args,
+        categories=_categories(), poll=POLL_SECONDS, args=filters,
+        poll_url=url_for("escalations.api_queue", **filters),
     )
 
 
