@@ -221,12 +221,16 @@ def api_mine():
 
 
 def _parse_since(raw: str) -> datetime | None:
+    """An ISO 8601 time as stored (naive UTC); one with an offset is converted first."""
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw.removesuffix("Z"))
+        moment = datetime.fromisoformat(raw.removesuffix("Z"))
     except ValueError:
         abort(400, description="since は ISO 8601 の日時で指定してください。")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 # ---- one escalation: detail page and the experts' actions ------------------------------------
