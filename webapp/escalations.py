@@ -6,7 +6,7 @@ An escalation is created in one transaction that is committed before the respons
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -25,6 +25,7 @@ from webapp.service import get_background, get_db, get_recorder, get_routing, ge
 
 bp = Blueprint("escalations", __name__)
 POLL_SECONDS = 3
+POLL_OVERLAP = timedelta(seconds=60)
 TRAIL_SHOWN = 30
 
 
@@ -213,11 +214,18 @@ def mine():
 @bp.get("/api/my/escalations")
 @require("escalate")
 def api_mine():
-    """The operator's escalations changed after ``since`` (ISO time), for live updates."""
+    """The operator's escalations changed after ``since`` (ISO time), for live updates.
+
+    The answer's ``since`` is what to send next time. It reaches back POLL_OVERLAP before this
+    read: a change is stamped when its transaction starts but seen only once it commits, which
+    can be later (a write waits up to 30 s for the lock), so a poll that reached back only to
+    its own time could miss it for good. Rows seen twice are merged by id.
+    """
     since = _parse_since(request.args.get("since", ""))
+    now = utcnow()
     with get_db().read() as session:
         rows = [to_dict(e) for e in esc_core.involving(session, _user(session), since)]
-    return {"escalations": rows, "now": _iso(utcnow())}
+    return {"escalations": rows, "now": _iso(now), "since": _iso(now - POLL_OVERLAP)}
 
 
 def _parse_since(raw: str) -> datetime | None:
