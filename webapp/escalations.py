@@ -130,22 +130,30 @@ def _created(esc_id: int) -> None:
 @bp.get("/escalate")
 @require("escalate")
 def form():
-    query = request.args.get("q", "")[:esc_core.MAX_QUERY]
-    recorder = get_recorder()
-    recorder.flush()
-    results = get_search().search(query, per_page=5) if query.strip() else None
-    suggested = request.args.get("category") or (
+    return _form_page(request.args.get("q", ""), request.args.get("category") or None)
+
+
+def _form_page(query: str, category: str | None, errors: tuple[str, ...] = (), note: str = "",
+               level: str | None = None, status: int = 200):
+    """The escalation form: the question, this call's trail, matching articles and the open
+    escalations for the same question. After a refused submission it holds what was typed."""
+    get_recorder().flush()
+    asked = query[:esc_core.MAX_QUERY]
+    results = get_search().search(asked, per_page=5) if asked.strip() else None
+    suggested = category if category is not None else (
         results.hits[0].category if results and results.hits else "")
     with get_db().read() as session:
         trail = current_trail(session, current_user.id, utcnow())
         searches = [] if trail is None else list(session.scalars(
             select(SearchLog.query).where(SearchLog.trail_id == trail.id).order_by(SearchLog.id)))
-        similar = [to_dict(e) for e in esc_core.similar_open(session, query)] if query else []
+        similar = [dict(to_dict(e), visible=_visible(e))
+                   for e in esc_core.similar_open(session, asked)] if asked else []
     return render_template(
         "escalate.html", query=query, trail=collapse(searches)[-TRAIL_SHOWN:],
         results=results, similar=similar, levels=get_routing().levels,
-        categories=_categories(), suggested=suggested, errors=[],
-    )
+        categories=_categories(), suggested=suggested, errors=list(errors), note=note,
+        level=level or get_routing().levels[0].id,
+    ), status
 
 
 def _create(request_data: NewEscalation) -> Escalation:
@@ -172,12 +180,8 @@ def create():
     try:
         esc = _create(data)
     except EscalationError as exc:
-        return render_template(
-            "escalate.html", query=data.query, trail=[], results=None, similar=[],
-            levels=get_routing().levels, categories=_categories(),
-            suggested=data.category or "", errors=[str(exc)], note=data.note,
-            level=data.level,
-        ), 400
+        return _form_page(data.query, data.category or "", errors=(str(exc),), note=data.note,
+                          level=data.level, status=400)
     return redirect(url_for("escalations.detail", escalation_id=esc.id, created=1), 303)
 
 
