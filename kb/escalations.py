@@ -244,7 +244,13 @@ def similar_open(session: Session, query: str, limit: int = 5,
     return [e for _, e in scored[:limit]]
 
 
+MAX_ID = 2**63 - 1  # the largest id a database integer holds
+
+
 def get(session: Session, escalation_id: int) -> Escalation | None:
+    """The escalation with this id, or None (also for an id no database could hold)."""
+    if not 0 < escalation_id <= MAX_ID:
+        return None
     return session.scalar(
         select(Escalation).where(Escalation.id == escalation_id)
         .options(selectinload(Escalation.events), selectinload(Escalation.calls))

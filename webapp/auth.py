@@ -2,8 +2,10 @@
 
 Pages use a session cookie (HttpOnly, SameSite=Lax, Secure when configured) and every state-
 changing request made with it must carry the CSRF token (form field or X-CSRFToken header).
-Integrations send ``Authorization: Bearer TOKEN`` instead; such requests carry no cookie, so
-they need no CSRF token.
+Integrations send ``Authorization: Bearer TOKEN`` instead. Such a request is authenticated by
+its token alone: any session cookie it carries is ignored and none is set in the response (an
+HTTP client that keeps cookies would otherwise be logged out by session protection on its
+second request), so it needs no CSRF token.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -59,7 +62,26 @@ class SessionUser:
         return allowed(self.role, permission)
 
 
+def _bearer_request(req) -> bool:
+    return req.headers.get("Authorization", "").startswith("Bearer ")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Cookie sessions for browsers; a bearer-token request is stateless."""
+
+    def open_session(self, app, req):
+        if _bearer_request(req):
+            return self.session_class()
+        return super().open_session(app, req)
+
+    def save_session(self, app, session, response):
+        if _bearer_request(request):
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
@@ -81,11 +103,10 @@ def _load_user(user_id: str):
 
 @login_manager.request_loader
 def _load_bearer(req):
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not _bearer_request(req):
         return None
     with get_db().read() as session:
-        user = accounts.user_for_token(session, header[7:].strip())
+        user = accounts.user_for_token(session, req.headers["Authorization"][7:].strip())
         if user is None:
             return None
         g.bearer = True

@@ -6,7 +6,7 @@ An escalation is created in one transaction that is committed before the respons
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -25,6 +25,7 @@ from webapp.service import get_background, get_db, get_recorder, get_routing, ge
 
 bp = Blueprint("escalations", __name__)
 POLL_SECONDS = 3
+POLL_OVERLAP = timedelta(seconds=60)
 TRAIL_SHOWN = 30
 
 
@@ -129,22 +130,30 @@ def _created(esc_id: int) -> None:
 @bp.get("/escalate")
 @require("escalate")
 def form():
-    query = request.args.get("q", "")[:esc_core.MAX_QUERY]
-    recorder = get_recorder()
-    recorder.flush()
-    results = get_search().search(query, per_page=5) if query.strip() else None
-    suggested = request.args.get("category") or (
+    return _form_page(request.args.get("q", ""), request.args.get("category") or None)
+
+
+def _form_page(query: str, category: str | None, errors: tuple[str, ...] = (), note: str = "",
+               level: str | None = None, status: int = 200):
+    """The escalation form: the question, this call's trail, matching articles and the open
+    escalations for the same question. After a refused submission it holds what was typed."""
+    get_recorder().flush()
+    asked = query[:esc_core.MAX_QUERY]
+    results = get_search().search(asked, per_page=5) if asked.strip() else None
+    suggested = category if category is not None else (
         results.hits[0].category if results and results.hits else "")
     with get_db().read() as session:
         trail = current_trail(session, current_user.id, utcnow())
         searches = [] if trail is None else list(session.scalars(
             select(SearchLog.query).where(SearchLog.trail_id == trail.id).order_by(SearchLog.id)))
-        similar = [to_dict(e) for e in esc_core.similar_open(session, query)] if query else []
+        similar = [dict(to_dict(e), visible=_visible(e))
+                   for e in esc_core.similar_open(session, asked)] if asked else []
     return render_template(
         "escalate.html", query=query, trail=collapse(searches)[-TRAIL_SHOWN:],
         results=results, similar=similar, levels=get_routing().levels,
-        categories=_categories(), suggested=suggested, errors=[],
-    )
+        categories=_categories(), suggested=suggested, errors=list(errors), note=note,
+        level=level or get_routing().levels[0].id,
+    ), status
 
 
 def _create(request_data: NewEscalation) -> Escalation:
@@ -171,12 +180,8 @@ def create():
     try:
         esc = _create(data)
     except EscalationError as exc:
-        return render_template(
-            "escalate.html", query=data.query, trail=[], results=None, similar=[],
-            levels=get_routing().levels, categories=_categories(),
-            suggested=data.category or "", errors=[str(exc)], note=data.note,
-            level=data.level,
-        ), 400
+        return _form_page(data.query, data.category or "", errors=(str(exc),), note=data.note,
+                          level=data.level, status=400)
     return redirect(url_for("escalations.detail", escalation_id=esc.id, created=1), 303)
 
 
@@ -213,20 +218,31 @@ def mine():
 @bp.get("/api/my/escalations")
 @require("escalate")
 def api_mine():
-    """The operator's escalations changed after ``since`` (ISO time), for live updates."""
+    """The operator's escalations changed after ``since`` (ISO time), for live updates.
+
+    The answer's ``since`` is what to send next time. It reaches back POLL_OVERLAP before this
+    read: a change is stamped when its transaction starts but seen only once it commits, which
+    can be later (a write waits up to 30 s for the lock), so a poll that reached back only to
+    its own time could miss it for good. Rows seen twice are merged by id.
+    """
     since = _parse_since(request.args.get("since", ""))
+    now = utcnow()
     with get_db().read() as session:
         rows = [to_dict(e) for e in esc_core.involving(session, _user(session), since)]
-    return {"escalations": rows, "now": _iso(utcnow())}
+    return {"escalations": rows, "now": _iso(now), "since": _iso(now - POLL_OVERLAP)}
 
 
 def _parse_since(raw: str) -> datetime | None:
+    """An ISO 8601 time as stored (naive UTC); one with an offset is converted first."""
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw.removesuffix("Z"))
+        moment = datetime.fromisoformat(raw.removesuffix("Z"))
     except ValueError:
         abort(400, description="since は ISO 8601 の日時で指定してください。")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 # ---- one escalation: detail page and the experts' actions ------------------------------------
@@ -267,22 +283,31 @@ def act(escalation_id: int, action: str):
 
 # ---- the experts' queue ----------------------------------------------------------------------
 
+QUEUE_FILTERS = ("level", "category", "mine")
+
+
+def _queue_filters() -> dict[str, str]:
+    """The queue's filters from the query string; anything else there is ignored."""
+    return {key: request.args[key] for key in QUEUE_FILTERS if request.args.get(key)}
+
+
 def _queue_rows() -> list[dict]:
-    level = request.args.get("level") or None
-    category = request.args.get("category") or None
+    filters = _queue_filters()
     with get_db().read() as session:
-        assignee = _user(session) if request.args.get("mine") == "1" else None
-        rows = esc_core.queue(session, get_routing(), level=level, category=category,
-                              assignee=assignee)
+        assignee = _user(session) if filters.get("mine") == "1" else None
+        rows = esc_core.queue(session, get_routing(), level=filters.get("level"),
+                              category=filters.get("category"), assignee=assignee)
         return [to_dict(e) for e in rows]
 
 
 @bp.get("/queue")
 @require("queue")
 def queue_page():
+    filters = _queue_filters()
     return render_template(
         "queue.html", rows=_queue_rows(), levels=get_routing().levels,
-        categories=_categories(), poll=POLL_SECONDS, args=request.args,
+        categories=_categories(), poll=POLL_SECONDS, args=filters,
+        poll_url=url_for("escalations.api_queue", **filters),
     )
 
 
@@ -304,14 +329,13 @@ def api_create():
     if unknown:
         abort(400, description=f"不明な項目です: {', '.join(sorted(map(str, unknown)))}")
     for key in ("query", "level", "category", "note"):
-        if payload.get(key) is not None and not isinstance(payload[key], str | int):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
             abort(400, description=f"{key} は文字列で指定してください。")
-    if not str(payload.get("query") or "").strip():
+    if not (payload.get("query") or "").strip():
         abort(400, description="query は必須です。")
     data = NewEscalation(
-        query=str(payload["query"]), level=str(payload.get("level") or ""),
-        category=str(payload["category"]) if payload.get("category") else None,
-        note=str(payload.get("note") or ""),
+        query=payload["query"], level=payload.get("level") or "",
+        category=payload.get("category") or None, note=payload.get("note") or "",
     )
     try:
         esc = _create(data)

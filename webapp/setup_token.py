@@ -23,12 +23,16 @@ def _path(app: Flask) -> Path:
     return Path(app.config["KB_INSTANCE"]) / FILE
 
 
+def _anyone(db: Database) -> bool:
+    with db.read() as session:
+        return bool(session.scalar(select(func.count(User.id))))
+
+
 def issue(instance: Path, db: Database) -> str | None:
     """A token when no user exists yet (kept across restarts until used), else None."""
-    with db.read() as session:
-        if session.scalar(select(func.count(User.id))):
-            (instance / FILE).unlink(missing_ok=True)
-            return None
+    if _anyone(db):
+        (instance / FILE).unlink(missing_ok=True)
+        return None
     path = instance / FILE
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -38,7 +42,14 @@ def issue(instance: Path, db: Database) -> str | None:
 
 
 def pending(app: Flask) -> bool:
-    return _path(app).exists()
+    """Whether the first administrator is still to be created. A user added meanwhile with
+    `kb user add` ends it too, so that person can log in without restarting the server."""
+    if not _path(app).exists():
+        return False
+    if _anyone(app.extensions["kb_db"]):
+        consume(app)
+        return False
+    return True
 
 
 def read(app: Flask) -> str:

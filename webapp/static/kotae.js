@@ -515,7 +515,7 @@
           var li = rowFor(e);
           if (li.parentNode !== list) list.prepend(li);
         });
-        since = data.now;
+        since = data.since;
         url = list.getAttribute("data-poll-url") + "?since=" + encodeURIComponent(since);
       }
       show(byId(emptyId), list.children.length === 0);
