@@ -63,7 +63,8 @@ class SessionUser:
 
 
 def _bearer_request(req) -> bool:
-    return req.headers.get("Authorization", "").startswith("Bearer ")
+    """The request names a token (the scheme is case-insensitive, RFC 9110)."""
+    return req.headers.get("Authorization", "")[:7].lower() == "bearer "
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -122,7 +123,7 @@ def _unauthorized():
 def _check_csrf():
     if request.method not in UNSAFE_METHODS or request.endpoint in (None, "static"):
         return
-    if request.headers.get("Authorization", "").startswith("Bearer "):
+    if _bearer_request(request):
         if not current_user.is_authenticated:  # loads the token user, sets g.bearer
             abort(401)
         if g.get("bearer"):  # a token, not a cookie, vouches for this request
