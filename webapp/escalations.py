@@ -44,6 +44,23 @@ def localtime(value: str | datetime | None) -> str:
     return local.strftime("%m/%d %H:%M")
 
 
+@bp.app_template_global()
+def urgency(level_id: str) -> str:
+    """How urgent a level is, for colour: the first configured level is "low", the last is
+    "high", any in between "mid"."""
+    ids = [lv.id for lv in get_routing().levels]
+    if level_id not in ids or len(ids) == 1 or ids.index(level_id) == 0:
+        return "low"
+    return "high" if ids.index(level_id) == len(ids) - 1 else "mid"
+
+
+@bp.app_context_processor
+def _server_clock() -> dict:
+    # The server's time as the live pages' starting point, so a browser's wrong clock cannot
+    # hide an answer.
+    return {"server_now": lambda: _iso(utcnow())}
+
+
 def _user(session) -> User:
     return session.get(User, current_user.id)
 
@@ -76,6 +93,7 @@ def to_dict(esc: Escalation, full: bool = False) -> dict:
         "status_label": esc_core.STATUS_LABELS[esc.status],
         "level": esc.level,
         "level_name": level.name if level else esc.level,
+        "urgency": urgency(esc.level),
         "category": esc.category,
         "query": esc.query,
         "note": esc.note,
