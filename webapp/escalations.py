@@ -25,6 +25,12 @@ from webapp.service import get_background, get_db, get_recorder, get_routing, ge
 
 bp = Blueprint("escalations", __name__)
 POLL_SECONDS = 3
+# The history as people read it.
+EVENT_LABELS = {
+    "created": "起票", "routed": "通知", "rerouted": "代替の連絡先へ通知",
+    "unacknowledged": "受付期限切れ", "acknowledged": "受付", "interim": "暫定回答",
+    "answered": "回答", "attached": "通話を追加", "closed": "完了", "overdue": "回答期限超過",
+}
 TRAIL_SHOWN = 30
 
 
@@ -258,6 +264,7 @@ def detail(escalation_id: int):
     return render_template(
         "escalation.html", esc=data, created=request.args.get("created") == "1",
         outcomes=esc_core.OUTCOMES, poll=POLL_SECONDS,
+        event_labels=EVENT_LABELS, status_labels=esc_core.STATUS_LABELS,
         answer_html=Markup(data["answer_html"] or ""),
         interim_html=Markup(data["interim_html"] or ""),
     )

@@ -191,8 +191,12 @@
       var p = new URLSearchParams({ q: box.value.slice(0, maxChars) });
       if (hits && hits.length) p.set("category", hits[0].category);
       link.href = link.getAttribute("data-base") + "?" + p;
+      var prominent = !!normalized && (total === 0 || !confident);
       show(bar, !!normalized);
-      bar.classList.toggle("prominent", !!normalized && (total === 0 || !confident));
+      bar.classList.toggle("prominent", prominent);
+      // First in line when it is the way forward; after the results when they answer the call.
+      if (prominent && bar.nextElementSibling !== list) list.before(bar);
+      if (!prominent && bar.previousElementSibling !== byId("pager")) byId("pager").after(bar);
     }
 
     function clearResults() {
