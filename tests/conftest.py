@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -101,6 +102,9 @@ USERS = {
     "admin": ("admin", "管理者"),
 }
 
+# A second operator on the live server, for the browser tests where two callers ask the same.
+SECOND_OPERATOR = ("op2", "高橋オペ")
+
 
 def add_users(app) -> None:
     with app.extensions["kb_db"].write() as session:
@@ -155,6 +159,8 @@ def live_server(tmp_path_factory, articles_dir):
     app = create_app({"KB_INSTANCE": str(instance), "KB_ARTICLES": str(articles_dir),
                       "KB_BACKGROUND_INTERVAL": 0.5})
     add_users(app)
+    with app.extensions["kb_db"].write() as session:
+        accounts.add_user(session, SECOND_OPERATOR[0], "operator", PASSWORD, SECOND_OPERATOR[1])
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -173,3 +179,43 @@ def _warm(app) -> None:
 
     with app.app_context():
         get_search()
+
+
+# ---- the browser tests' chromium: one per session, shared by every browser test module ----
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"the browser tests need Debian's chromium at {CHROMIUM} "
+            "(apt-get install chromium); it is missing",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def logged_in_context(browser, base_url: str, role: str, name: str | None = None):
+    """A browser context whose user (the one with ``role``, or ``name``) has logged in
+    through the login page."""
+    context = browser.new_context(base_url=base_url, locale="ja-JP")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill('input[name="name"]', name or USERS[role][0])
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.close()
+    return context

@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from .conftest import HOSTILE_ID, PASSWORD, USERS
+from .conftest import HOSTILE_ID, logged_in_context
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 SEARCH_API = re.compile(r"/api/search\?")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"the browser tests need Debian's chromium at {CHROMIUM} "
-            "(apt-get install chromium); it is missing",
-            pytrace=False,
-        )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def logged_in_context(browser, base_url: str, role: str):
-    """A browser context whose user has logged in through the login page."""
-    context = browser.new_context(base_url=base_url, locale="ja-JP")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.fill('input[name="name"]', USERS[role][0])
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    page.wait_for_url(lambda url: "/login" not in url)
-    page.close()
-    return context
 
 
 @pytest.fixture

@@ -339,4 +339,6 @@ def test_static_assets_are_served_locally(client):
     # HTML is only ever set from the server's escaped-and-marked fields.
     assigned = re.findall(r"innerHTML\s*=\s*([\w.]+)", text)
     assert sorted(assigned) == ["hit.snippet_html", "hit.title_html", "html"]
-    assert text.count("setSanitisedHtml(") == 3  # the answers the server rendered and cleaned
+    # the answers the server rendered and cleaned: its definition, the lists, the escalation
+    # page and the answer notice
+    assert text.count("setSanitisedHtml(") == 4

@@ -26,6 +26,12 @@ from webapp.service import get_background, get_db, get_recorder, get_routing, ge
 bp = Blueprint("escalations", __name__)
 POLL_SECONDS = 3
 POLL_OVERLAP = timedelta(seconds=60)
+# The history as people read it.
+EVENT_LABELS = {
+    "created": "起票", "routed": "通知", "rerouted": "代替の連絡先へ通知",
+    "unacknowledged": "受付期限切れ", "acknowledged": "受付", "interim": "暫定回答",
+    "answered": "回答", "attached": "通話を追加", "closed": "完了", "overdue": "回答期限超過",
+}
 TRAIL_SHOWN = 30
 
 
@@ -43,6 +49,23 @@ def localtime(value: str | datetime | None) -> str:
     moment = datetime.fromisoformat(value.removesuffix("Z")) if isinstance(value, str) else value
     local = moment.replace(tzinfo=UTC).astimezone(get_routing().zone)
     return local.strftime("%m/%d %H:%M")
+
+
+@bp.app_template_global()
+def urgency(level_id: str) -> str:
+    """How urgent a level is, for colour: the first configured level is "low", the last is
+    "high", any in between "mid"."""
+    ids = [lv.id for lv in get_routing().levels]
+    if level_id not in ids or len(ids) == 1 or ids.index(level_id) == 0:
+        return "low"
+    return "high" if ids.index(level_id) == len(ids) - 1 else "mid"
+
+
+@bp.app_context_processor
+def _server_clock() -> dict:
+    # The server's time as the live pages' starting point, so a browser's wrong clock cannot
+    # hide an answer.
+    return {"server_now": lambda: _iso(utcnow())}
 
 
 def _user(session) -> User:
@@ -77,6 +100,7 @@ def to_dict(esc: Escalation, full: bool = False) -> dict:
         "status_label": esc_core.STATUS_LABELS[esc.status],
         "level": esc.level,
         "level_name": level.name if level else esc.level,
+        "urgency": urgency(esc.level),
         "category": esc.category,
         "query": esc.query,
         "note": esc.note,
@@ -256,6 +280,7 @@ def detail(escalation_id: int):
     return render_template(
         "escalation.html", esc=data, created=request.args.get("created") == "1",
         outcomes=esc_core.OUTCOMES, poll=POLL_SECONDS,
+        event_labels=EVENT_LABELS, status_labels=esc_core.STATUS_LABELS,
         answer_html=Markup(data["answer_html"] or ""),
         interim_html=Markup(data["interim_html"] or ""),
     )

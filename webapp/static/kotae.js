@@ -191,8 +191,12 @@
       var p = new URLSearchParams({ q: box.value.slice(0, maxChars) });
       if (hits && hits.length) p.set("category", hits[0].category);
       link.href = link.getAttribute("data-base") + "?" + p;
+      var prominent = !!normalized && (total === 0 || !confident);
       show(bar, !!normalized);
-      bar.classList.toggle("prominent", !!normalized && (total === 0 || !confident));
+      bar.classList.toggle("prominent", prominent);
+      // First in line when it is the way forward; after the results when they answer the call.
+      if (prominent && bar.nextElementSibling !== list) list.before(bar);
+      if (!prominent && bar.previousElementSibling !== byId("pager")) byId("pager").after(bar);
     }
 
     function clearResults() {
@@ -432,22 +436,44 @@
 
   // ---- escalations: live lists, the detail page, the answer notice ----------------------------
 
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
+  // How far back each "what changed since" request reaches past the previous answer: a change
+  // committed while the previous request was being answered is picked up by the next one.
+  var SINCE_OVERLAP_MS = 10000;
+
+  function sinceAfter(serverNow) {
+    var t = Date.parse(serverNow);
+    return isNaN(t) ? serverNow : new Date(t - SINCE_OVERLAP_MS).toISOString();
   }
 
   // Answers are Markdown rendered and sanitised by the server (the same renderer as articles).
+  // What has not changed is left alone, so a selection (to copy an answer) or the keyboard
+  // focus survives the next poll.
   function setSanitisedHtml(el, html) {
+    if (el.kotaeHtml === html) return;
+    el.kotaeHtml = html;
     el.innerHTML = html;
   }
 
-  function poll(url, seconds, onData) {
+  function setText(el, text) {
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  // Make list's children exactly ``wanted``, in order, moving only the rows out of place.
+  function syncChildren(list, wanted) {
+    wanted.forEach(function (li, i) {
+      if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+    });
+    while (list.children.length > wanted.length) list.lastElementChild.remove();
+  }
+
+  // Calls onData with the JSON at address() every few seconds while the page is visible, and at
+  // once when it becomes visible again.
+  function poll(address, seconds, onData) {
     var busy = false;
     function tick() {
       if (busy || document.hidden) return;
       busy = true;
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      fetch(address(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) { if (data) onData(data); })
         .catch(function () { /* try again on the next tick */ })
@@ -458,38 +484,70 @@
     return tick;
   }
 
+  function minutesText(minutes) {
+    if (minutes < 60) return minutes + " 分";
+    return Math.floor(minutes / 60) + " 時間" + (minutes % 60 ? " " + (minutes % 60) + " 分" : "");
+  }
+
+  // The deadline that matters now: to acknowledge while open, to answer once taken, and to
+  // answer as soon as that one has passed (a re-routed escalation gets a new acknowledge
+  // deadline, but its answer deadline does not move).
   function timeLeft(el, now) {
-    var deadline = el.getAttribute("data-deadline");
     var status = el.getAttribute("data-status");
-    if (!deadline || status === "answered" || status === "closed") {
-      el.textContent = "";
+    var acknowledgeBy = Date.parse(el.getAttribute("data-acknowledge-by") || "");
+    var answerBy = Date.parse(el.getAttribute("data-answer-by") || "");
+    if (status !== "open" && status !== "acknowledged") {
+      setText(el, "");
+      el.classList.remove("late");
       return;
     }
-    var minutes = Math.round((Date.parse(deadline) - now) / 60000);
-    var what = status === "open" ? "受付" : "回答";
-    el.textContent = minutes >= 0 ? what + "期限まで " + minutes + " 分" : what + "期限を " + -minutes + " 分超過";
+    var what = "回答";
+    var deadline = answerBy;
+    if (status === "open" && !(answerBy < now)) {
+      what = "受付";
+      deadline = acknowledgeBy;
+    }
+    if (isNaN(deadline)) return;
+    var minutes = Math.round((deadline - now) / 60000);
+    setText(el, minutes >= 0
+      ? what + "期限まで " + minutesText(minutes)
+      : what + "期限を " + minutesText(-minutes) + " 超過");
     el.classList.toggle("late", minutes < 0);
+  }
+
+  function answerOf(e) {
+    if (e.answer_html) return { kind: "answer", html: e.answer_html };
+    if (e.interim_html) return { kind: "interim", html: e.interim_html };
+    return { kind: "", html: "" };
   }
 
   function fillRow(li, e) {
     li.setAttribute("data-id", e.id);
     li.setAttribute("data-status", e.status);
-    li.classList.toggle("overdue", !!e.overdue);
+    li.className = "esc-row urgency-" + e.urgency + (e.overdue ? " overdue" : "");
     var link = li.querySelector(".esc-title");
-    link.href = e.url;
-    link.textContent = "#" + e.id + " " + (e.query || (e.note || "").slice(0, 40));
-    li.querySelector('[data-field="status_label"]').textContent = e.status_label;
-    li.querySelector('[data-field="level_name"]').textContent = "レベル" + e.level + " " + e.level_name;
-    li.querySelector('[data-field="category"]').textContent = e.category || "未分類";
+    link.setAttribute("href", e.url);
+    setText(link, "#" + e.id + " " + (e.query || (e.note || "").slice(0, 40)));
+    setText(li.querySelector('[data-field="status_label"]'), e.status_label);
+    setText(li.querySelector('[data-field="level_name"]'), "レベル" + e.level + " " + e.level_name);
+    setText(li.querySelector('[data-field="category"]'), e.category || "未分類");
+    var assignee = li.querySelector('[data-field="assignee"]');
+    setText(assignee, e.assignee ? "担当: " + e.assignee : "");
+    show(assignee, !!e.assignee);
     var left = li.querySelector(".time-left");
-    left.setAttribute("data-deadline", e.status === "open" ? e.acknowledge_by : e.answer_by);
     left.setAttribute("data-status", e.status);
+    left.setAttribute("data-acknowledge-by", e.acknowledge_by || "");
+    left.setAttribute("data-answer-by", e.answer_by || "");
     timeLeft(left, Date.now());
-    setSanitisedHtml(li.querySelector('[data-field="answer_html"]'),
-      e.answer_html || (e.interim_html ? "（暫定）" + e.interim_html : ""));
+    var answer = answerOf(e);
+    var box = li.querySelector('[data-field="answer_html"]');
+    box.setAttribute("data-kind", answer.kind);
+    setSanitisedHtml(box, answer.html);
+    show(box, !!answer.kind);
   }
 
-  // A list that mirrors the server's: the queue (replaced whole) or "my escalations" (merged).
+  // A list that mirrors the server's: the queue (replaced whole) or "my escalations" (rows that
+  // changed are merged in, newest on top).
   function initLiveList(list, emptyId, replace) {
     var template = byId("escalation-row-template");
     var rows = {};
@@ -505,18 +563,24 @@
     }
     refreshTimes();
     setInterval(refreshTimes, 30000);
-    var url = list.getAttribute("data-poll-url");
-    var since = null;
-    poll(url, parseInt(list.getAttribute("data-poll-seconds"), 10), function (data) {
+    var base = list.getAttribute("data-poll-url");
+    var since = replace ? null : sinceAfter(document.body.getAttribute("data-server-now"));
+    function address() {
+      if (!since) return base;
+      return base + (base.indexOf("?") < 0 ? "?" : "&") + "since=" + encodeURIComponent(since);
+    }
+    poll(address, parseInt(list.getAttribute("data-poll-seconds"), 10), function (data) {
       if (replace) {
-        list.replaceChildren(...data.escalations.map(rowFor));
+        var wanted = data.escalations.map(rowFor);
+        syncChildren(list, wanted);
+        rows = {};
+        wanted.forEach(function (li) { rows[li.getAttribute("data-id")] = li; });
       } else {
         data.escalations.slice().reverse().forEach(function (e) {
           var li = rowFor(e);
-          if (li.parentNode !== list) list.prepend(li);
+          if (list.firstElementChild !== li) list.prepend(li);
         });
-        since = data.since;
-        url = list.getAttribute("data-poll-url") + "?since=" + encodeURIComponent(since);
+        since = data.since || sinceAfter(data.now);
       }
       show(byId(emptyId), list.children.length === 0);
     });
@@ -524,9 +588,9 @@
 
   function initDetail(article) {
     var url = article.getAttribute("data-poll-url");
-    poll(url, parseInt(article.getAttribute("data-poll-seconds"), 10), function (e) {
+    poll(function () { return url; }, parseInt(article.getAttribute("data-poll-seconds"), 10), function (e) {
       article.setAttribute("data-status", e.status);
-      article.querySelector('[data-field="status_label"]').textContent = e.status_label;
+      setText(article.querySelector('[data-field="status_label"]'), e.status_label);
       [["interim", "interim_html"], ["answer", "answer_html"]].forEach(function (pair) {
         var box = byId(pair[0]);
         if (!box) return;
@@ -536,22 +600,93 @@
     });
   }
 
-  // On every page of an operator: a notice the moment an answer to one of their escalations
-  // arrives.
-  function initAnswerNotice(url) {
-    var notice = byId("answer-notice");
-    var since = new Date().toISOString().slice(0, 19) + "Z";
-    var seen = {};
-    poll(url + "?since=" + encodeURIComponent(since), 3, function (data) {
-      data.escalations.forEach(function (e) {
-        var key = e.id + ":" + (e.answered_at || "") + ":" + (e.interim || "").length;
-        if (!(e.answer || e.interim) || seen[key]) return;
-        seen[key] = true;
-        var link = notice.querySelector("a");
-        link.href = e.url;
-        link.textContent = "#" + e.id + " " + (e.query || "") + (e.answer ? "" : "（暫定回答）");
-        show(notice, true);
+  // A short fingerprint of an answer's text, so the same answer is announced once.
+  function fingerprint(text) {
+    var h = 5381;
+    for (var i = 0; i < text.length; i++) h = ((h * 33) ^ text.charCodeAt(i)) >>> 0;
+    return text.length + "-" + h.toString(36);
+  }
+
+  // On every page of an operator (the list of their escalations shows answers itself): a
+  // notice the moment an answer to one of their escalations arrives. It stays, across pages of
+  // this tab, until it is closed or its link is followed.
+  function initAnswerNotice(notice, url) {
+    var list = notice.querySelector(".answer-notice-list");
+    var template = byId("answer-notice-item");
+    var storeKey = "kotae-answer-notice:" + document.body.getAttribute("data-user");
+    var state = null;
+    try {
+      state = JSON.parse(sessionStorage.getItem(storeKey));
+    } catch (err) {
+      state = null;
+    }
+    if (!state || !state.since) {
+      state = { since: sinceAfter(document.body.getAttribute("data-server-now")), shown: [], done: [] };
+    }
+
+    function save() {
+      state.done = state.done.slice(-200);
+      try {
+        sessionStorage.setItem(storeKey, JSON.stringify(state));
+      } catch (err) { /* private mode: the notice still works on this page */ }
+    }
+
+    function finish(keys) {
+      state.shown = state.shown.filter(function (item) {
+        if (keys.indexOf(item.key) < 0) return true;
+        state.done.push(item.key);
+        return false;
       });
+      save();
+      render();
+    }
+
+    function render() {
+      list.replaceChildren(...state.shown.map(function (item) {
+        var li = template.content.firstElementChild.cloneNode(true);
+        var link = li.querySelector(".answer-notice-link");
+        link.href = item.url;
+        link.textContent = item.title;
+        link.addEventListener("click", function () { finish([item.key]); });
+        li.querySelector(".answer-notice-kind").textContent = item.interim ? "暫定回答" : "回答";
+        li.setAttribute("data-id", item.id);
+        setSanitisedHtml(li.querySelector(".answer-notice-body"), item.html);
+        return li;
+      }));
+      show(notice, state.shown.length > 0);
+    }
+
+    byId("answer-notice-close").addEventListener("click", function () {
+      finish(state.shown.map(function (item) { return item.key; }));
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && !notice.hidden && !isEditable(e.target)) {
+        finish(state.shown.map(function (item) { return item.key; }));
+      }
+    });
+
+    render();
+    poll(function () {
+      return url + "?since=" + encodeURIComponent(state.since);
+    }, 3, function (data) {
+      var changed = false;
+      data.escalations.forEach(function (e) {
+        var answer = answerOf(e);
+        if (!answer.kind) return;
+        var key = e.id + ":" + answer.kind + ":" + fingerprint(e.answer || e.interim || "");
+        if (state.done.indexOf(key) >= 0) return;
+        if (state.shown.some(function (item) { return item.key === key; })) return;
+        // A newer answer to the same escalation replaces the one shown.
+        state.shown = state.shown.filter(function (item) { return item.id !== e.id; });
+        state.shown.unshift({
+          key: key, id: e.id, url: e.url, interim: answer.kind === "interim", html: answer.html,
+          title: "#" + e.id + " " + (e.query || (e.note || "").slice(0, 40)),
+        });
+        changed = true;
+      });
+      state.since = sinceAfter(data.now);
+      save();
+      if (changed) render();  // otherwise a selection in the notice would be lost
     });
   }
 
@@ -569,5 +704,6 @@
   var detail = byId("escalation");
   if (detail) initDetail(detail);
   var myUrl = document.body.getAttribute("data-my-escalations-url");
-  if (myUrl && !myList) initAnswerNotice(myUrl);
+  var notice = byId("answer-notice");
+  if (myUrl && notice && !myList) initAnswerNotice(notice, myUrl);
 })();
