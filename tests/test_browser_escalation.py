@@ -314,7 +314,7 @@ def test_second_caller_gets_the_interim_answer_and_adds_the_call(people, live_se
     expect(second.locator("#notice-none")).to_be_visible()
     reset_count(second)
     second.click("#escalate-link")
-    similar = second.locator(f'.similar-item:has(a[href="/escalations/{esc_id}"])')
+    similar = second.locator(f'.similar-item[data-id="{esc_id}"]')
     expect(similar).to_be_visible()
     expect(similar.locator(".answer-box.interim")).to_contain_text("ただいま確認中です。")
     expect(similar.locator(".answer-box.interim strong")).to_have_text("折り返し")
