@@ -197,7 +197,7 @@ def test_a_mail_route_is_not_shown_as_a_phone_call(client):
     response = post_form(client, "/escalations", q="請求書が届かない", level="1",
                          category="料金・支払い")
     page = client.get(response.headers["Location"]).text
-    assert "受付済み" in page and "連絡先: 料金チーム" in page
+    assert "受付済み" in page and "料金チーム（メールで通知）" in page
     assert "に電話" not in page
 
 
@@ -418,7 +418,8 @@ def test_queue_is_ordered_by_level_then_deadline_and_filters(app, expert, token)
     assert urlsplit(poll).path == "/api/queue"
     assert sorted(urlsplit(poll).query.split("&")) == ["level=1", "mine=1"]
     # Each row carries its deadline, from which the page shows the time left.
-    deadline = re.search(rf'data-id="{d}".*?data-deadline="([^"]+)"', page.text, re.DOTALL).group(1)
+    deadline = re.search(rf'data-id="{d}".*?data-acknowledge-by="([^"]+)"', page.text,
+                         re.DOTALL).group(1)
     assert deadline == expert.get(f"/api/escalations/{d}").get_json()["acknowledge_by"]
 
 
