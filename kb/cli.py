@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from kb import accounts, routing
 from kb.articles import load_all
-from kb.config import default_paths
+from kb.config import SAMPLE_ARTICLES, default_paths, ensure_articles
 from kb.db import Database, database_url
 from kb.index import IndexMissing, IndexStore
 from kb.models import ROLES, User
@@ -38,9 +38,11 @@ def _print_problems(problems) -> None:
 def check(articles) -> None:
     """Validate every article file; exit 1 when any has a problem."""
     paths = default_paths(articles=articles)
-    if not paths.articles.is_dir():
-        raise click.ClickException(f"no article directory at {paths.articles}")
-    found, problems = load_all(paths.articles)
+    # Before the first start there is no instance copy yet: check the samples it will copy.
+    folder = paths.articles if articles or paths.articles.exists() else SAMPLE_ARTICLES
+    if not folder.is_dir():
+        raise click.ClickException(f"no article directory at {folder}")
+    found, problems = load_all(folder)
     _print_problems(problems)
     click.echo(f"{len(found)} articles valid, {len(problems)} problems")
     sys.exit(1 if problems else 0)
@@ -53,6 +55,7 @@ def check(articles) -> None:
 def index_command(instance, articles, rebuild) -> None:
     """Bring the search index in line with the article files."""
     paths = default_paths(instance, articles)
+    ensure_articles(paths)
     if not paths.articles.is_dir():
         raise click.ClickException(f"no article directory at {paths.articles}")
     report = IndexStore(paths.index).update(paths.articles, rebuild=rebuild)
@@ -138,6 +141,8 @@ def serve(instance, articles, host, port, workers) -> None:
     from webapp import setup_token
 
     paths = default_paths(instance, articles)
+    if ensure_articles(paths):
+        click.echo(f"articles: copied the samples to {paths.articles}")
     db = _database(instance)
     routing_file = paths.instance / "routing.yaml"
     if not routing_file.exists():

@@ -102,9 +102,20 @@ class Escalation(Base):
     answered_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(index=True)
+    # What the knowledge editors did with it: new_article | existing_article | no_article
+    knowledge_action: Mapped[str | None] = mapped_column(String(32))
+    knowledge_article: Mapped[str | None] = mapped_column(String(64))
+    knowledge_reason: Mapped[str | None] = mapped_column(Text)
+    # The loop check: the article's best-worst rank over the escalated questions (None: not
+    # in the top 10) and the rank of each question, as JSON.
+    loop_rank: Mapped[int | None]
+    loop_detail: Mapped[str | None] = mapped_column(Text)
+    loop_checked_at: Mapped[datetime | None]
+    gap_id: Mapped[int | None] = mapped_column(ForeignKey("gaps.id"), index=True)
 
     operator: Mapped[User] = relationship(foreign_keys=[operator_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    gap: Mapped[Gap | None] = relationship(back_populates="escalations")
     trail: Mapped[Trail | None] = relationship()
     calls: Mapped[list[EscalationCall]] = relationship(
         back_populates="escalation", order_by="EscalationCall.id"
@@ -184,3 +195,48 @@ class ArticleVersion(Base):
     message: Mapped[str] = mapped_column(String(500), default="")
 
     author: Mapped[User | None] = relationship()
+
+
+class Gap(Base):
+    """A question search could not answer, grouping its escalations (same or close question).
+    Counted by topic, never by person."""
+
+    __tablename__ = "gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(String(1024))
+    normalized: Mapped[str] = mapped_column(String(1024), index=True)
+    category: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    escalations: Mapped[list[Escalation]] = relationship(back_populates="gap")
+
+
+class Feedback(Base):
+    """An operator's 役に立った / 役に立たなかった on an article."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    helpful: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class Notice(Base):
+    """Something a person should see (e.g. "an article now answers your escalation")."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    article_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(index=True)
+    read_at: Mapped[datetime | None]

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from kb import routing
 from kb.background import Background
-from kb.config import Paths, default_paths
+from kb.config import Paths, default_paths, ensure_articles
 from kb.db import Database
 from kb.index import IndexStore
 from kb.search import SearchService
@@ -63,6 +63,7 @@ def get_background() -> Background | None:
 def init_app(app: Flask) -> None:
     """Open the database (migrated to the latest schema), load the routing rules (errors name
     the key), start the search recorder and, unless disabled, the background sweeper."""
+    ensure_articles(default_paths(app.config["KB_INSTANCE"], app.config["KB_ARTICLES"]))
     db = Database(app.config["KB_DATABASE_URL"])
     if app.config["KB_MIGRATE"]:
         db.upgrade()
