@@ -86,11 +86,13 @@ def collapse(queries: list[str]) -> list[str]:
 
 
 class SearchRecorder:
-    """Writes search log entries from a queue on one background thread."""
+    """Writes search log entries from a queue on one background thread; when not ``enabled``
+    (``KB_SEARCH_LOG=0``) it records nothing."""
 
-    def __init__(self, db: Database, pause: timedelta = PAUSE):
+    def __init__(self, db: Database, pause: timedelta = PAUSE, enabled: bool = True):
         self.db = db
         self.pause = pause
+        self.enabled = enabled
         self._queue: queue.Queue = queue.Queue(maxsize=100_000)
         self._thread = threading.Thread(target=self._run, name="kb-search-log", daemon=True)
         self._thread.start()
@@ -103,6 +105,8 @@ class SearchRecorder:
         self._put(_Opened(user_id, at or utcnow(), article_id[:200]))
 
     def _put(self, item) -> None:
+        if not self.enabled:
+            return
         try:
             self._queue.put_nowait(item)
         except queue.Full:  # the database is stuck; searching must go on regardless
