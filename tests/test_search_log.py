@@ -1,13 +1,19 @@
-"""The search log switch: on by default, ``KB_SEARCH_LOG`` off records no search at all."""
+"""The search log: on by default, ``KB_SEARCH_LOG`` off records nothing; the recorder makes the
+same trails whether searches are written one by one or in batches."""
 
 from __future__ import annotations
 
 import shutil
+import threading
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from kb.models import SearchLog
+from kb import accounts
+from kb.db import Database
+from kb.models import SearchLog, Trail
+from kb.trail import SearchRecorder
 from webapp import create_app
 
 from .conftest import login
@@ -42,3 +48,72 @@ def test_search_log_off_records_nothing(tmp_path, built_instance, articles_dir, 
         monkeypatch.setenv("KB_SEARCH_LOG", "0")
     app = create_app(config)
     assert searched_and_opened(app) == 0
+
+
+# ---- the recorder: trails as the operator made them, however the searches were batched ----
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    database.upgrade()
+    with database.write() as session:
+        for name in ("op", "op2"):
+            accounts.add_user(session, name, "operator", "correct horse battery")
+    yield database
+    database.dispose()
+
+
+def trails(db) -> list[list[tuple]]:
+    """Every trail (user, queries with the article opened after them), in order."""
+    with db.read() as session:
+        return [[(t.user_id, s.query, s.opened_article) for s in t.searches]
+                for t in session.scalars(select(Trail).order_by(Trail.id))]
+
+
+def record_a_shift(recorder: SearchRecorder, flush_between: bool) -> None:
+    start = datetime(2026, 11, 2, 9, 0)
+    steps = [
+        ("search", 1, "パスワ", 0), ("search", 1, "パスワード 忘れた", 1),
+        ("search", 2, "解約", 2), ("open", 1, "account-password-reset", 3),
+        ("open", 1, "account-cannot-login", 4),  # only the first opening is noted
+        ("search", 1, "二段階認証", 5),
+        ("search", 1, "機種変更", 5 + 11),  # after a pause of more than 10 minutes
+        ("open", 2, "billing-data-charge", 40),  # long after op2's search: no trail
+    ]
+    for kind, user, text, minute in steps:
+        at = start + timedelta(minutes=minute)
+        if kind == "search":
+            recorder.record(user, text, text, 3, at=at)
+        else:
+            recorder.opened(user, text, at=at)
+        if flush_between:
+            recorder.flush()
+    recorder.flush()
+
+
+@pytest.mark.parametrize("linger, flush_between", [(0, True), (60, False), (60, True)])
+def test_recorded_searches_form_the_same_trails_batched_or_not(db, linger, flush_between):
+    record_a_shift(SearchRecorder(db, linger=linger), flush_between)
+    assert trails(db) == [
+        [(1, "パスワ", None), (1, "パスワード 忘れた", "account-password-reset"),
+         (1, "二段階認証", None)],
+        [(2, "解約", None)],
+        [(1, "機種変更", None)],
+    ]
+
+
+def test_flush_does_not_wait_for_the_batch_to_fill(db):
+    recorder = SearchRecorder(db, linger=3600)
+    recorder.record(1, "請求書", "請求書", 2)
+    flushing = threading.Thread(target=recorder.flush, daemon=True)
+    flushing.start()
+    flushing.join(timeout=60)
+    assert not flushing.is_alive()
+    assert trails(db) == [[(1, "請求書", None)]]
+
+
+def test_close_writes_what_is_queued(db):
+    recorder = SearchRecorder(db, linger=3600)
+    recorder.record(2, "住所変更", "住所変更", 1)
+    recorder.close(timeout=60)
+    assert trails(db) == [[(2, "住所変更", None)]]
