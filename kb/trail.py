@@ -14,7 +14,6 @@ import atexit
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -111,7 +110,9 @@ class SearchRecorder:
         self.enabled = enabled
         self.linger = linger
         self._queue: queue.Queue = queue.Queue(maxsize=100_000)
-        self._hurry = threading.Event()
+        # Items put and items written so far, and how far a waiting flush wants them written.
+        self._progress = threading.Condition()
+        self._put_count = self._written_count = self._wanted = 0
         self._thread = threading.Thread(target=self._run, name="kb-search-log", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -126,30 +127,31 @@ class SearchRecorder:
     def _put(self, item) -> None:
         if not self.enabled:
             return
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:  # the database is stuck; searching must go on regardless
-            pass
+        with self._progress:
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:  # the database is stuck; searching must go on regardless
+                return
+            self._put_count += 1
 
-    def flush(self) -> None:
-        """Wait until everything recorded so far is in the database."""
-        self._hurry.set()
-        self._queue.join()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything recorded before this call is in the database (searches
+        recorded meanwhile are not waited for); False if ``timeout`` ran out first."""
+        with self._progress:
+            target = self._put_count
+            self._wanted = max(self._wanted, target)
+            self._progress.notify_all()
+            return self._progress.wait_for(lambda: self._written_count >= target, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued, waiting at most ``timeout`` seconds (at process exit)."""
-        self._hurry.set()
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.flush(timeout)
 
     def _run(self) -> None:
         while True:
             items = [self._queue.get()]
-            self._hurry.wait(self.linger)
-            # Cleared before the queue is read: a flush() after this point sets it again,
-            # and its searches are either read below or make the next round not wait.
-            self._hurry.clear()
+            with self._progress:  # linger, unless a flush is waiting
+                self._progress.wait_for(lambda: self._wanted > self._written_count, self.linger)
             while len(items) < BATCH:
                 try:
                     items.append(self._queue.get_nowait())
@@ -161,8 +163,9 @@ class SearchRecorder:
             except Exception:  # the log must never take the thread down
                 log.exception("search log batch of %d lost", len(items))
             finally:
-                for _ in items:
-                    self._queue.task_done()
+                with self._progress:
+                    self._written_count += len(items)
+                    self._progress.notify_all()
 
     def _write(self, session: Session, items: list) -> None:
         """One batch: each user's open trail read once, the new searches inserted at once."""

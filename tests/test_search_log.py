@@ -117,3 +117,28 @@ def test_close_writes_what_is_queued(db):
     recorder.record(2, "住所変更", "住所変更", 1)
     recorder.close(timeout=60)
     assert trails(db) == [[(2, "住所変更", None)]]
+
+
+def test_flush_is_not_held_up_by_searches_made_after_it(db):
+    """An operator opening the escalation form waits for their own searches, not for the
+    searches other operators keep making."""
+    recorder = SearchRecorder(db, linger=3600)
+    stop = threading.Event()
+
+    def others_searching():
+        while not stop.is_set():
+            recorder.record(2, "料金プラン", "料金プラン", 5)
+            stop.wait(0.001)
+
+    others = threading.Thread(target=others_searching, daemon=True)
+    others.start()
+    try:
+        recorder.record(1, "請求書 再発行", "請求書 再発行", 2)
+        flushing = threading.Thread(target=recorder.flush, daemon=True)
+        flushing.start()
+        flushing.join(timeout=30)
+        assert not flushing.is_alive()
+    finally:
+        stop.set()
+        others.join()
+    assert [(1, "請求書 再発行", None)] in trails(db)
