@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 import markdown
 import nh3
@@ -17,8 +18,12 @@ _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"},
 _URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 
+@lru_cache(maxsize=1024)
 def to_html(text: str) -> str:
-    """Render Markdown and sanitise it: no script, handler or foreign scheme survives."""
+    """Render Markdown and sanitise it: no script, handler or foreign scheme survives.
+
+    Cached: the live queue and the operators' pages poll every few seconds and show the same
+    answers each time; rendering one costs milliseconds of CPU that would delay searches."""
     raw = markdown.markdown(text, extensions=["tables", "sane_lists", "fenced_code"])
     return sanitize(raw)
 

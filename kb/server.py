@@ -17,6 +17,10 @@ class _Server(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn >= 25.1 otherwise opens a management socket at one per-user path
+            # ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl), shared by every instance on the host.
+            self.cfg.set("control_socket_disable", True)
 
     def load(self):
         from webapp import create_app

@@ -66,6 +66,9 @@ def _defaults(instance: str | None, articles: str | None) -> dict[str, Any]:
         "KB_MIGRATE": True,
         "KB_BACKGROUND": True,
         "KB_BACKGROUND_INTERVAL": 5.0,
+        # Operators' searches are logged into call trails; KB_SEARCH_LOG=0 in the environment
+        # turns that off (bench/escalation_overhead.py measures its cost against this).
+        "KB_SEARCH_LOG": os.environ.get("KB_SEARCH_LOG", "1") != "0",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("KB_COOKIE_SECURE", "") == "1",

@@ -70,7 +70,7 @@ def init_app(app: Flask) -> None:
     rules = routing.load(app.config["KB_ROUTING"])
     app.extensions["kb_db"] = db
     app.extensions["kb_routing"] = rules
-    app.extensions["kb_recorder"] = SearchRecorder(db)
+    app.extensions["kb_recorder"] = SearchRecorder(db, enabled=app.config["KB_SEARCH_LOG"])
     if app.config["KB_BACKGROUND"]:
         app.extensions["kb_background"] = Background(
             db, lambda: rules, interval=app.config["KB_BACKGROUND_INTERVAL"]
