@@ -48,6 +48,8 @@ PROTECTION = {
     "gaps.index": "gaps",
     "gaps.detail": "gaps",
     "gaps.resolve": "gaps",
+    "feedback.give": "feedback",
+    "feedback.api_give": "feedback",
 }
 
 
@@ -90,6 +92,10 @@ PROTECTED_CALLS = [
     Call("gaps.detail", "GET", "/gaps/{id}", target="gap"),
     Call("gaps.resolve", "POST", "/gaps/{id}/resolve", form={"outcome": "duplicate"},
          target="gap"),
+    Call("feedback.give", "POST", "/articles/account-password-reset/feedback",
+         form={"helpful": "1"}),
+    Call("feedback.api_give", "POST", "/api/articles/account-password-reset/feedback",
+         json={"helpful": True}),
 ]
 PUBLIC_CALLS = [
     Call("static", "GET", "/static/kotae.css"),
