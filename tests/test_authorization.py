@@ -50,6 +50,7 @@ PROTECTION = {
     "gaps.resolve": "gaps",
     "feedback.give": "feedback",
     "feedback.api_give": "feedback",
+    "review.index": "review",
 }
 
 
@@ -96,6 +97,7 @@ PROTECTED_CALLS = [
          form={"helpful": "1"}),
     Call("feedback.api_give", "POST", "/api/articles/account-password-reset/feedback",
          json={"helpful": True}),
+    Call("review.index", "GET", "/review"),
 ]
 PUBLIC_CALLS = [
     Call("static", "GET", "/static/kotae.css"),
