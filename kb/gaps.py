@@ -65,6 +65,16 @@ def assign(session: Session, esc: Escalation, now: datetime) -> Gap:
     return gap
 
 
+def assign_missing(session: Session, limit: int = 10000) -> int:
+    """Put escalations recorded before gaps existed into their gaps, oldest first (an upgrade
+    step, safe to run again); returns how many were assigned."""
+    rows = session.scalars(select(Escalation).where(Escalation.gap_id.is_(None))
+                           .order_by(Escalation.id).limit(limit)).all()
+    for esc in rows:
+        assign(session, esc, esc.created_at)
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class GapSummary:
     gap: Gap

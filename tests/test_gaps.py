@@ -164,3 +164,20 @@ def test_a_resolved_gap_cannot_be_resolved_again_and_a_bad_outcome_stores_nothin
         gaps.resolve(session, session.get(Gap, gap_id), people.sv, "duplicate", "", NOW)
     with db.read() as session:
         assert session.scalar(select(Gap.resolution).where(Gap.id == gap_id)) == "記事は不要"
+
+
+def test_escalations_from_before_gaps_join_their_gaps_on_upgrade(db, routing, people):
+    ids = [escalate(db, routing, people.op, q, NOW + i * MIN)
+           for i, q in enumerate(["パスワードを忘れました", "解約したい", "パスワード 忘れた"])]
+    with db.write() as session:  # as stored before gaps existed
+        for esc in session.scalars(select(Escalation)):
+            esc.gap_id = None
+        session.flush()
+        session.query(Gap).delete()
+    with db.write() as session:
+        assert gaps.assign_missing(session) == 3
+    with db.write() as session:
+        assert gaps.assign_missing(session) == 0  # safe to run again
+    assert gap_of(db, ids[0]) == gap_of(db, ids[2]) != gap_of(db, ids[1])
+    with db.read() as session:
+        assert session.get(Gap, gap_of(db, ids[0])).created_at == NOW
