@@ -38,8 +38,8 @@ def record(session: Session, article_id: str, user: User, helpful: bool, reason:
 
 @dataclass
 class Summary:
-    helpful: int = 0
-    not_helpful: int = 0  # different people, in the window, since the last update
+    helpful: int = 0  # different people, in the window, since the last update
+    not_helpful: int = 0  # likewise
     reasons: list[tuple[dt.datetime, str]] = field(default_factory=list)  # newest first
 
     @property
@@ -63,18 +63,19 @@ def summaries(session: Session, now: dt.datetime,
     if article_ids is not None:
         query = query.where(Feedback.article_id.in_(article_ids))
     out: dict[str, Summary] = {}
-    voters: dict[str, set[int]] = {}
+    voters: dict[tuple[str, bool], set[int]] = {}
     for row in session.scalars(query):
         if row.at < _since(now, (updated or {}).get(row.article_id)):
             continue
         summary = out.setdefault(row.article_id, Summary())
-        if row.helpful:
-            summary.helpful += 1
-            continue
-        if row.user_id not in voters.setdefault(row.article_id, set()):
-            voters[row.article_id].add(row.user_id)
-            summary.not_helpful += 1
-        if row.reason:
+        seen = voters.setdefault((row.article_id, row.helpful), set())
+        if row.user_id not in seen:
+            seen.add(row.user_id)
+            if row.helpful:
+                summary.helpful += 1
+            else:
+                summary.not_helpful += 1
+        if not row.helpful and row.reason:
             summary.reasons.append((row.at, row.reason))
     return out
 
