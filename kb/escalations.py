@@ -80,7 +80,7 @@ _AUXILIARY_VERBS = frozenset({
 _KEEP_POS = frozenset({("動詞", "非自立可能"), ("形容詞", "非自立可能")})
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def question_words(text: str) -> frozenset[str]:
     """The content words of a question in Sudachi's normalised form, kana folded: 忘れました,
     忘れた and 忘れてしまった are all 忘れる; particles, auxiliaries and stop words go, and a
