@@ -1,4 +1,4 @@
-"""The ``kb`` command: index, search, check, eval, serve, user, token."""
+"""The ``kb`` command: index, search, check, eval, serve, stale, user, token."""
 
 from __future__ import annotations
 
@@ -162,6 +162,42 @@ def serve(instance, articles, host, port, workers) -> None:
     if token:
         click.echo(f"初期設定（最初の管理者の作成）: http://{host}:{port}/setup?token={token}")
     run_server(paths, host, port, workers)
+
+
+@main.command()
+@_instance
+@_articles
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Review as of this date (YYYY-MM-DD; default: today at the center).")
+def stale(instance, articles, today) -> None:
+    """Print what needs a review: articles past review_by, flagged articles, routing rules."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from kb import review
+
+    paths = default_paths(instance, articles)
+    ensure_articles(paths)
+    if not paths.articles.is_dir():
+        raise click.ClickException(f"no article directory at {paths.articles}")
+    try:
+        rules = routing.load(paths.instance / "routing.yaml")
+    except routing.RoutingError as exc:
+        _print_problems(exc.problems)
+        raise click.ClickException("routing.yaml has errors; fix the keys named above") from None
+    day = today.date() if today else rules.today(datetime.now(UTC).replace(tzinfo=None))
+    # Feedback up to the end of that day at the center counts.
+    now = (datetime.combine(day + timedelta(days=1), time(), tzinfo=rules.zone)
+           .astimezone(UTC).replace(tzinfo=None))
+    found, problems = load_all(paths.articles)
+    _print_problems(problems)
+    db = _database(instance)
+    with db.read() as session:
+        flagged = review.flagged_for(session, found, now)
+    db.dispose()
+    items = review.stale(found, flagged, rules, day)
+    for item in items:
+        click.echo(item.line())
+    click.echo(f"要レビュー: {len(items)} 件（{day.isoformat()} 時点）")
 
 
 @main.group()

@@ -14,11 +14,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from kb import notify
+from kb.analysis import DROP_POS, STOP_WORDS, kana_typed_runs, morphemes
 from kb.models import Escalation, EscalationCall, EscalationEvent, User
 from kb.routing import Contact, Routing, deadlines
 from kb.textnorm import fold_kana, normalize_query_text
@@ -68,6 +70,45 @@ def similarity(a: str, b: str) -> float:
         return 0.0
     x, y = _bigrams(a), _bigrams(b)
     return len(x & y) / len(x | y)
+
+
+# Verbs that, after a て-form, only add an aspect or a favour (忘れてしまった, 見ておく).
+_AUXILIARY_VERBS = frozenset({
+    "仕舞う", "しまう", "置く", "おく", "行く", "いく", "来る", "くる", "呉れる", "くれる",
+    "上げる", "あげる",
+})
+_KEEP_POS = frozenset({("動詞", "非自立可能"), ("形容詞", "非自立可能")})
+
+
+@lru_cache(maxsize=16384)
+def question_words(text: str) -> frozenset[str]:
+    """The content words of a question in Sudachi's normalised form, kana folded: 忘れました,
+    忘れた and 忘れてしまった are all 忘れる; particles, auxiliaries and stop words go, and a
+    word typed in hiragana (ぱすわーど) counts as the word it sounds like (パスワード)."""
+    norm = normalize_query_text(text)
+    runs = kana_typed_runs(norm)
+    spans = [(m.start(), m.end()) for run in runs for m in re.finditer(re.escape(run), norm)]
+    words = {fold_kana(run) for run in runs}
+    for m in morphemes(norm):
+        if m.subunit or any(s <= m.start and m.end <= e for s, e in spans):
+            continue
+        kept = m.pos in _KEEP_POS and m.normalized not in _AUXILIARY_VERBS
+        if not kept and (m.pos[0] in DROP_POS or m.pos in DROP_POS):
+            continue
+        if m.normalized in STOP_WORDS or m.surface in STOP_WORDS:
+            continue
+        words.add(fold_kana(m.normalized.lower()))
+    return frozenset(words)
+
+
+def question_similarity(a: str, b: str) -> float:
+    """How close two questions (as typed) are: the better of the character-bigram similarity
+    of their keys (catches kana typed for kanji, small typos) and the overlap of their content
+    words (catches different endings and particles: パスワードを忘れました ≈ パスワード 忘れた)."""
+    chars = similarity(question_key(a), question_key(b))
+    x, y = question_words(a), question_words(b)
+    words = len(x & y) / len(x | y) if x and y else 0.0
+    return max(chars, words)
 
 
 def _clean(text: str | None, limit: int, what: str) -> str:
@@ -131,6 +172,9 @@ def create(session: Session, routing: Routing, operator: User, request: NewEscal
         _event(esc, None, "routed", now, detail=f"{route.contact.name} へ")
     session.flush()
     _tell(session, routing, esc, route.contact, "new", now)
+    from kb import gaps  # gaps builds on this module
+
+    gaps.assign(session, esc, now)
     return esc
 
 

@@ -8,6 +8,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "queue": frozenset({"expert", "admin"}),
     "answer": frozenset({"expert", "admin"}),
     "read_escalations": frozenset({"expert", "editor", "admin"}),
+    # The knowledge loop: gaps (grouped escalations) and resolving them, article feedback,
+    # and the editors' 要レビュー list.
+    "gaps": frozenset({"expert", "editor", "admin"}),
+    "feedback": frozenset({"operator", "expert", "editor", "admin"}),
+    "review": frozenset({"editor", "admin"}),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -95,11 +95,26 @@ class Contact(_Strict):
         return value
 
 
+def _review_date(value: str | None) -> str | None:
+    """A ``reviewed`` date must be a real YYYY-MM-DD date."""
+    if value is not None:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"日付は YYYY-MM-DD で書いてください（{value!r}）") from None
+    return value
+
+
 class Rule(_Strict):
     level: str
     category: str = ANY_CATEGORY
     primary: str
     backup: str | None = None
+    reviewed: str | None = None  # this rule's last review; the file's ``reviewed`` otherwise
+
+    _reviewed = field_validator("reviewed")(_review_date)
 
 
 class Smtp(_Strict):
@@ -118,6 +133,8 @@ class Routing(_Strict):
     levels: tuple[Level, ...] = Field(min_length=1)
     contacts: tuple[Contact, ...] = Field(min_length=1)
     rules: tuple[Rule, ...] = Field(min_length=1)
+
+    _reviewed = field_validator("reviewed")(_review_date)
 
     @field_validator("timezone")
     @classmethod
@@ -143,6 +160,15 @@ class Routing(_Strict):
         exact = [r for r in self.rules if r.level == level_id and r.category == category]
         fallback = [r for r in self.rules if r.level == level_id and r.category == ANY_CATEGORY]
         return (exact or fallback)[0]
+
+    def reviewed_on(self, rule: Rule) -> date | None:
+        """When the rule was last reviewed: its own ``reviewed``, else the file's."""
+        value = rule.reviewed or self.reviewed
+        return date.fromisoformat(value) if value else None
+
+    def today(self, now: datetime) -> date:
+        """The date at the center (naive UTC ``now`` in the configured time zone)."""
+        return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone).date()
 
     def route(self, level_id: str, category: str | None, now: datetime) -> Route:
         """Whom to tell first: the primary contact, or the backup when the primary is outside

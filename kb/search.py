@@ -135,6 +135,14 @@ def analyse_query(schema, text: str) -> QueryTerms:
     )
 
 
+@dataclass(frozen=True)
+class RecentArticle:
+    id: str
+    title: str
+    category: str
+    updated: str  # YYYY-MM-DD, or "" when the article has no date
+
+
 class _Generation:
     """A searcher, its scorer and the caches that belong to one state of the index."""
 
@@ -149,6 +157,7 @@ class _Generation:
         self.checked = time.monotonic()
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._categories = None
+        self._recent = None
         self._suggestions = None
         self._corrector = None
 
@@ -185,6 +194,17 @@ class _Generation:
                     counts[fields["category"]] = counts.get(fields["category"], 0) + 1
             self._categories = sorted(counts.items())
         return self._categories
+
+    @property
+    def recent(self) -> list[RecentArticle]:
+        """Published articles, the most recently updated first (undated ones last)."""
+        if self._recent is None:
+            rows = [RecentArticle(f["id"], f.get("title", ""), f.get("category", ""),
+                                  f.get("updated") or "")
+                    for f in self._published_docs()]
+            rows.sort(key=lambda r: (r.updated, r.id), reverse=True)
+            self._recent = rows
+        return self._recent
 
     @property
     def suggestions(self) -> list[tuple[str, str, str, str, str]]:
@@ -365,6 +385,11 @@ class SearchService:
         """Every category of published articles, with its article count."""
         with self._lock:
             return self._generation().categories
+
+    def recent(self, limit: int = 5) -> list[RecentArticle]:
+        """The newest or most recently updated published articles."""
+        with self._lock:
+            return self._generation().recent[:limit]
 
     def close(self) -> None:
         with self._lock:

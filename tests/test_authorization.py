@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kb.models import ROLES, User
+from kb.models import ROLES, Escalation, User
 from kb.permissions import PERMISSIONS
 from webapp import create_app
 from webapp.errors import MESSAGES
@@ -45,6 +45,12 @@ PROTECTION = {
     "escalations.api_create": "escalate",
     "escalations.api_get": "search",  # operators: only their own
     "escalations.api_list": "search",  # operators: only their own
+    "gaps.index": "gaps",
+    "gaps.detail": "gaps",
+    "gaps.resolve": "gaps",
+    "feedback.give": "feedback",
+    "feedback.api_give": "feedback",
+    "review.index": "review",
 }
 
 
@@ -52,9 +58,10 @@ PROTECTION = {
 class Call:
     endpoint: str
     method: str
-    path: str  # "{id}": an escalation the caller may see
+    path: str  # "{id}": an escalation the caller may see (or its gap, see target)
     form: dict | None = None
     json: dict | None = field(default=None)
+    target: str = "escalation"  # or "gap": {id} is the gap of that escalation
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -82,6 +89,15 @@ PROTECTED_CALLS = [
          json={"query": "海外で着信できない", "level": "1"}),
     Call("escalations.api_get", "GET", "/api/escalations/{id}"),
     Call("escalations.api_list", "GET", "/api/escalations?status=open"),
+    Call("gaps.index", "GET", "/gaps"),
+    Call("gaps.detail", "GET", "/gaps/{id}", target="gap"),
+    Call("gaps.resolve", "POST", "/gaps/{id}/resolve", form={"outcome": "duplicate"},
+         target="gap"),
+    Call("feedback.give", "POST", "/articles/account-password-reset/feedback",
+         form={"helpful": "1"}),
+    Call("feedback.api_give", "POST", "/api/articles/account-password-reset/feedback",
+         json={"helpful": True}),
+    Call("review.index", "GET", "/review"),
 ]
 PUBLIC_CALLS = [
     Call("static", "GET", "/static/kotae.css"),
@@ -146,6 +162,11 @@ class World:
         return client.open(path, method=call.method, data=data, json=call.json, headers=headers)
 
 
+def gap_of(app, escalation_id: int) -> int:
+    with db(app).read() as session:
+        return session.get(Escalation, escalation_id).gap_id
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, built_instance, articles_dir):
     instance = tmp_path_factory.mktemp("authz") / "instance"
@@ -205,6 +226,8 @@ def assert_outcome(response, principal: str, call: Call, found: bool = True) -> 
 @pytest.mark.parametrize("call", PROTECTED_CALLS, ids=str)
 def test_matrix(world, principal, call):
     escalation_id = world.own_escalation(principal) if "{id}" in call.path else None
+    if call.target == "gap":
+        escalation_id = gap_of(world.app, escalation_id)
     response = world.send(world.clients[principal], call, escalation_id)
     assert_outcome(response, principal, call)
 

@@ -51,6 +51,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(articles.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(escalations.bp)
+    from webapp import feedback, gaps, review
+
+    app.register_blueprint(gaps.bp)
+    app.register_blueprint(feedback.bp)
+    app.register_blueprint(review.bp)
     app.after_request(_security_headers)
     return app
 

@@ -7,10 +7,11 @@ from dataclasses import asdict
 from flask import Blueprint, abort, g, render_template, request
 from flask_login import current_user
 
+from kb.recent import recently_answered
 from kb.search import MAX_QUERY_CHARS, PER_PAGE_MAX, SearchResults
 from webapp.auth import require
 from webapp.errors import INVALID_NUMBER
-from webapp.service import get_recorder, get_search
+from webapp.service import get_db, get_recorder, get_search
 
 bp = Blueprint("search", __name__)
 
@@ -45,12 +46,23 @@ def _run_search() -> SearchResults:
     return results
 
 
+HOME_ITEMS = 5
+
+
+def _shared_knowledge() -> dict:
+    """The home page's shared knowledge: answers given lately and new or updated articles."""
+    with get_db().read() as session:
+        answered = recently_answered(session, HOME_ITEMS)
+    return {"answered": answered, "new_articles": get_search().recent(HOME_ITEMS)}
+
+
 @bp.get("/")
 @require("search")
 def index():
     results = _run_search() if "q" in request.args else None
     return render_template(
         "search.html",
+        shared=None if results is not None else _shared_knowledge(),
         results=results,
         query=request.args.get("q", ""),
         category=request.args.get("category", ""),

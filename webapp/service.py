@@ -7,7 +7,7 @@ import threading
 
 from flask import Flask, current_app
 
-from kb import routing
+from kb import gaps, routing
 from kb.background import Background
 from kb.config import Paths, default_paths, ensure_articles
 from kb.db import Database
@@ -67,6 +67,8 @@ def init_app(app: Flask) -> None:
     db = Database(app.config["KB_DATABASE_URL"])
     if app.config["KB_MIGRATE"]:
         db.upgrade()
+        with db.write() as session:  # escalations from before gaps existed join theirs
+            gaps.assign_missing(session)
     rules = routing.load(app.config["KB_ROUTING"])
     app.extensions["kb_db"] = db
     app.extensions["kb_routing"] = rules
