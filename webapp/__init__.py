@@ -42,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key(instance)
     app.json = JSONProvider(app)
 
-    from webapp import articles, auth, calls, errors, escalations, search, service
+    from webapp import articles, auth, calls, editor, errors, escalations, search, service
 
     service.init_app(app)
     errors.init_app(app)
@@ -51,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(articles.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(escalations.bp)
+    app.register_blueprint(editor.bp)
     app.after_request(_security_headers)
     return app
 
@@ -66,6 +67,8 @@ def _defaults(instance: str | None, articles: str | None) -> dict[str, Any]:
         "KB_MIGRATE": True,
         "KB_BACKGROUND": True,
         "KB_BACKGROUND_INTERVAL": 5.0,
+        # Publishing needs a reviewer other than the article's last author.
+        "KB_REVIEWER_MUST_DIFFER": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("KB_COOKIE_SECURE", "") == "1",
