@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from kb import kcs, workflow
+from kb import escalations, kcs, workflow
 from kb.article_store import ArticleStore, Conflict, Saved, revision_of
 from kb.articles import Article, load_file, parse
 from kb.editing import without_status
@@ -80,7 +80,7 @@ def check_loops(session, search, article: Article, now: datetime) -> list[Escala
         return []
     checked = []
     for ref in article.escalations:
-        esc = session.get(Escalation, int(ref)) if ref.isdigit() else None
+        esc = escalations.get(session, int(ref)) if ref.isdigit() else None
         if esc is None:
             continue
         questions = kcs.escalated_questions(esc)

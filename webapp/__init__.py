@@ -42,7 +42,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key(instance)
     app.json = JSONProvider(app)
 
-    from webapp import articles, auth, calls, editor, errors, escalations, search, service
+    from webapp import (
+        articles,
+        auth,
+        calls,
+        editor,
+        errors,
+        escalations,
+        knowledge,
+        search,
+        service,
+    )
 
     service.init_app(app)
     errors.init_app(app)
@@ -52,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(calls.bp)
     app.register_blueprint(escalations.bp)
     app.register_blueprint(editor.bp)
+    app.register_blueprint(knowledge.bp)
     app.after_request(_security_headers)
     return app
 

@@ -21,6 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from kb import editing, kcs, publishing, workflow
+from kb import escalations as esc_core
 from kb.article_store import ArticleStore, Conflict, diff
 from kb.articles import ID_PATTERN, ArticleError, article_files, load_file, parse
 from kb.clock import utcnow
@@ -91,7 +92,7 @@ def _escalation_context() -> dict | None:
     if action not in ("new_article", "existing_article"):
         action = "new_article"
     with get_db().read() as session:
-        esc = session.get(Escalation, int(raw))
+        esc = esc_core.get(session, int(raw))
         if esc is None:
             abort(404)
         return {"id": esc.id, "query": esc.query, "action": action}
