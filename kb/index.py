@@ -108,6 +108,22 @@ class UpdateReport:
         return (self.added + self.changed) / self.seconds if self.seconds else 0.0
 
 
+def _merge_compound_only(writer, segments):
+    """Whoosh's small-segment merge, applied only to the compound segments that incremental
+    commits write. Merging deletes the merged segments' files; a reader in another process
+    opens a non-compound segment's column files lazily and would find them gone, while a
+    compound segment is one file it holds open. So the rebuild's (non-compound) segment is
+    never merged away under a reader; it only collects deletions."""
+    from whoosh.writing import MERGE_SMALL
+
+    base = [s for s in segments if not s.is_compound()]
+    return base + MERGE_SMALL(writer, [s for s in segments if s.is_compound()])
+
+
+def _commit_incremental(writer) -> None:
+    writer.commit(mergetype=_merge_compound_only)
+
+
 class IndexStore:
     """One index root: finds the current generation, rebuilds and updates it."""
 
@@ -230,7 +246,7 @@ class IndexStore:
         _, ix = self.open()
         with ix.searcher() as searcher:
             indexed = {f["id"]: (f["digest"], f["path"]) for f in searcher.all_stored_fields()}
-        writer = ix.writer(timeout=30.0, limitmb=128, compound=False)
+        writer = ix.writer(timeout=30.0, limitmb=128, compound=True)
         try:
             for article in articles:
                 old = indexed.get(article.id)
@@ -245,7 +261,7 @@ class IndexStore:
                     writer.delete_by_term("id", article_id)
                     report.deleted += 1
             if report.added or report.changed or report.deleted:
-                writer.commit()
+                _commit_incremental(writer)
             else:  # nothing changed: no new segment, readers keep their searcher
                 writer.cancel()
         except BaseException:
@@ -264,7 +280,7 @@ class IndexStore:
         report = UpdateReport()
         with self._writing():
             _, ix = self.open()
-            writer = ix.writer(timeout=30.0, limitmb=64, compound=False)
+            writer = ix.writer(timeout=30.0, limitmb=64, compound=True)
             try:
                 with ix.searcher() as searcher:
                     for article in articles:
@@ -280,7 +296,7 @@ class IndexStore:
                             writer.delete_by_term("id", article_id)
                             report.deleted += 1
                 if report.added or report.changed or report.deleted:
-                    writer.commit()
+                    _commit_incremental(writer)
                 else:
                     writer.cancel()
             except BaseException:
