@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.speed import fixed_queries, percentile  # noqa: E402
+from bench.speed import fixed_queries, percentile
 
 PASSWORD = "bench password 1234"
 # Made-up words no sample article uses, one pair per published article.
@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--articles", type=int, default=50)
     parser.add_argument("--load", type=int, default=4, help="threads searching continuously")
+    parser.add_argument("--server-log", default=os.devnull, help="where kb serve's output goes")
     args = parser.parse_args()
     urllib.request.install_opener(urllib.request.build_opener(NoRedirect))
 
@@ -131,12 +132,13 @@ def main() -> None:
     operator_token = kb(instance, "token", "create", "bench-operator").strip()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    log = open(args.server_log, "w")  # noqa: SIM115 (closed when the server is)
     server = subprocess.Popen(
         [sys.executable, "-c", "from kb.cli import main; main()", "serve", "--instance",
          str(instance), "--articles", str(tmp / "articles"), "--port", str(port),
          "--workers", str(args.workers)],
-        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True)
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=log, stderr=log,
+        start_new_session=True)
     try:
         wait_until_up(base, server)
         editor = Client(base, editor_token)
@@ -201,6 +203,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
