@@ -164,6 +164,7 @@ def main() -> None:
             t.start()
 
         latencies: list[float] = []
+        request_times: list[float] = []
         for i in range(args.articles):
             question, form = article_form(i)
             assert editor.post("/editor/new", {**form, "status": "review"}) == 303
@@ -183,6 +184,7 @@ def main() -> None:
             status = editor.post(f"/editor/{form['id']}",
                                  {**form, "revision": revision, "status": "published"})
             assert status == 303, status
+            request_times.append(time.perf_counter() - started)
             poller.join(timeout=30)
             if not found_at:
                 raise SystemExit(f"{form['id']} was not found within 30 s")
@@ -195,6 +197,8 @@ def main() -> None:
             "publish_to_found_p50_s": round(percentile(latencies, 50), 3),
             "publish_to_found_p95_s": round(percentile(latencies, 95), 3),
             "publish_to_found_max_s": round(max(latencies), 3),
+            "publish_request_p50_s": round(percentile(request_times, 50), 3),
+            "publish_request_p95_s": round(percentile(request_times, 95), 3),
             "load_searches": len(load_times),
             "load_search_p50_ms": round(percentile(load_times, 50) * 1000, 1),
             "load_search_p95_ms": round(percentile(load_times, 95) * 1000, 1),

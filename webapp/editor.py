@@ -194,14 +194,16 @@ def _save(article_id: str, base_revision: str | None, is_new: bool, before: str 
         return _conflict(exc, before)
     get_search().refresh()
     escalation = _escalation_context()
-    with get_db().write() as session:
-        if escalation is not None:
-            esc = session.get(Escalation, escalation["id"])
-            esc.knowledge_action = escalation["action"]
-            esc.knowledge_article = article.id
-            esc.knowledge_reason = None
-        checked = publishing.check_loops(session, get_search(), article, utcnow())
-        loops = [(e.id, publishing.loop_summary(e)) for e in checked]
+    loops = []
+    if escalation is not None or (article.searchable and article.escalations):
+        with get_db().write() as session:
+            if escalation is not None:
+                esc = esc_core.get(session, escalation["id"])
+                esc.knowledge_action = escalation["action"]
+                esc.knowledge_article = article.id
+                esc.knowledge_reason = None
+            checked = publishing.check_loops(session, get_search(), article, utcnow())
+            loops = [(e.id, publishing.loop_summary(e)) for e in checked]
     flash(f"{workflow.STATE_LABELS[article.status]}として保存しました。")
     for esc_id, summary in loops:
         flash(f"#{esc_id}: {summary['message']}", "info" if summary["closed"] else "error")
@@ -276,7 +278,8 @@ def restore(article_id: str, version_id: int):
         flash(f"戻せませんでした: {exc}", "error")
         return redirect(url_for("editor.history", article_id=article_id), 303)
     get_search().refresh()
-    with get_db().write() as session:
-        publishing.check_loops(session, get_search(), article, utcnow())
+    if article.searchable and article.escalations:
+        with get_db().write() as session:
+            publishing.check_loops(session, get_search(), article, utcnow())
     flash(f"版 {version_id} に戻しました。")
     return redirect(url_for("editor.history", article_id=article_id), 303)
