@@ -704,7 +704,7 @@
       fetch(url, {method: "POST", body: data, headers: {"X-CSRFToken": token},
                   credentials: "same-origin", signal: controller.signal})
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-        .then(function (reply) { preview.innerHTML = reply.html; })  // sanitised by the server
+        .then(function (reply) { setSanitisedHtml(preview, reply.html); })  // nh3 on the server
         .catch(function () { /* the preview is a convenience; the save still works */ });
     }
     body.addEventListener("input", function () {
