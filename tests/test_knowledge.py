@@ -164,4 +164,6 @@ def test_an_open_escalation_cannot_become_knowledge_yet(kapp):
     assert 'id="knowledge"' not in page
     assert editor.post(f"/escalations/{esc_id}/knowledge/none",
                        data={"csrf_token": csrf_token(page), "reason": "x"}).status_code == 409
+    assert editor.get(f"/editor/new?escalation={esc_id}").status_code == 409
+    assert editor.get(f"/editor/new?escalation={esc_id + 1000}").status_code == 404
     assert fields_of(page)  # the page itself is fine

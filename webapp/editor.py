@@ -95,6 +95,8 @@ def _escalation_context() -> dict | None:
         esc = esc_core.get(session, int(raw))
         if esc is None:
             abort(404)
+        if esc.status not in ("answered", "closed"):
+            abort(409, description="回答済みのエスカレーションだけ記事にできます。")
         return {"id": esc.id, "query": esc.query, "action": action}
 
 
