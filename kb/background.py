@@ -33,8 +33,10 @@ class Background:
     """Runs ``run_once`` every ``interval`` seconds on a daemon thread; ``wake`` runs it now."""
 
     def __init__(self, db: Database, routing: Callable[[], Routing],
-                 interval: float = INTERVAL, clock: Callable[[], datetime] = utcnow):
+                 interval: float = INTERVAL, clock: Callable[[], datetime] = utcnow,
+                 tasks: tuple[Callable[[], object], ...] = ()):
         self.db = db
+        self.tasks = tasks  # more work for each pass (e.g. picking up hand-edited articles)
         self.routing = routing
         self.interval = interval
         self.clock = clock
@@ -60,5 +62,10 @@ class Background:
                 run_once(self.db, self.routing(), self.clock())
             except Exception:  # keep sweeping; the next pass retries
                 log.exception("background pass failed")
+            for task in self.tasks:
+                try:
+                    task()
+                except Exception:
+                    log.exception("background task %r failed", task)
             self._wake.wait(self.interval)
             self._wake.clear()

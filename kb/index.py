@@ -14,9 +14,12 @@ into the current generation; whoosh's table of contents makes each commit atomic
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import shutil
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +37,8 @@ CURRENT = "current"
 ANALYSIS_VERSION = "3"
 _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
+# Held by whoever writes the index (rebuild, update, apply), across processes.
+_WRITE_LOCK = ".write.lock"
 # Below this many articles a second process costs more than it saves.
 _PARALLEL_MIN_ARTICLES = 400
 
@@ -103,6 +108,22 @@ class UpdateReport:
         return (self.added + self.changed) / self.seconds if self.seconds else 0.0
 
 
+def _merge_compound_only(writer, segments):
+    """Whoosh's small-segment merge, applied only to the compound segments that incremental
+    commits write. Merging deletes the merged segments' files; a reader in another process
+    opens a non-compound segment's column files lazily and would find them gone, while a
+    compound segment is one file it holds open. So the rebuild's (non-compound) segment is
+    never merged away under a reader; it only collects deletions."""
+    from whoosh.writing import MERGE_SMALL
+
+    base = [s for s in segments if not s.is_compound()]
+    return base + MERGE_SMALL(writer, [s for s in segments if s.is_compound()])
+
+
+def _commit_incremental(writer) -> None:
+    writer.commit(mergetype=_merge_compound_only)
+
+
 class IndexStore:
     """One index root: finds the current generation, rebuilds and updates it."""
 
@@ -145,8 +166,23 @@ class IndexStore:
         except Exception as exc:  # unreadable TOC, schema pickled by other code, ...
             raise IndexMissing(f"the index in {path} cannot be opened ({exc}): run `kb index`") from exc
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One index writer at a time, across processes (readers never wait)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / _WRITE_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def rebuild(self, articles: list[Article], procs: int | None = None) -> UpdateReport:
         """Index every article into a new generation and swap it in."""
+        with self._writing():
+            return self._rebuild(articles, procs)
+
+    def _rebuild(self, articles: list[Article], procs: int | None = None) -> UpdateReport:
         started = time.perf_counter()
         self.root.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
@@ -195,9 +231,13 @@ class IndexStore:
 
     def update(self, articles_dir: Path, rebuild: bool = False) -> UpdateReport:
         """Bring the index in line with the article files (full rebuild when asked or needed)."""
-        articles, problems = load_all(Path(articles_dir))
+        with self._writing():
+            return self._update(Path(articles_dir), rebuild)
+
+    def _update(self, articles_dir: Path, rebuild: bool) -> UpdateReport:
+        articles, problems = load_all(articles_dir)
         if rebuild or not self.exists():
-            report = self.rebuild(articles)
+            report = self._rebuild(articles)
             report.problems = problems
             return report
         started = time.perf_counter()
@@ -206,7 +246,7 @@ class IndexStore:
         _, ix = self.open()
         with ix.searcher() as searcher:
             indexed = {f["id"]: (f["digest"], f["path"]) for f in searcher.all_stored_fields()}
-        writer = ix.writer(timeout=30.0, limitmb=128, compound=False)
+        writer = ix.writer(timeout=30.0, limitmb=128, compound=True)
         try:
             for article in articles:
                 old = indexed.get(article.id)
@@ -220,11 +260,49 @@ class IndexStore:
                 if article_id not in live and path not in broken_paths:
                     writer.delete_by_term("id", article_id)
                     report.deleted += 1
-            writer.commit()
+            if report.added or report.changed or report.deleted:
+                _commit_incremental(writer)
+            else:  # nothing changed: no new segment, readers keep their searcher
+                writer.cancel()
         except BaseException:
             writer.cancel()
             raise
         finally:
             ix.close()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def apply(self, articles: Iterable[Article], deleted_ids: Iterable[str] = ()) -> UpdateReport:
+        """Index just these articles (added or changed) and remove ``deleted_ids``: what a
+        save in the editor needs, without reading every file. Readers see the change at their
+        next refresh; IndexMissing when there is no index to update."""
+        started = time.perf_counter()
+        report = UpdateReport()
+        with self._writing():
+            _, ix = self.open()
+            writer = ix.writer(timeout=30.0, limitmb=64, compound=True)
+            try:
+                with ix.searcher() as searcher:
+                    for article in articles:
+                        old = searcher.document(id=article.id)
+                        if old is not None and old.get("digest") == article.digest \
+                                and old.get("path") == article.path:
+                            continue
+                        writer.update_document(**document(article))
+                        report.added += old is None
+                        report.changed += old is not None
+                    for article_id in deleted_ids:
+                        if searcher.document_number(id=article_id) is not None:
+                            writer.delete_by_term("id", article_id)
+                            report.deleted += 1
+                if report.added or report.changed or report.deleted:
+                    _commit_incremental(writer)
+                else:
+                    writer.cancel()
+            except BaseException:
+                writer.cancel()
+                raise
+            finally:
+                ix.close()
         report.seconds = time.perf_counter() - started
         return report

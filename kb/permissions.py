@@ -13,6 +13,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "gaps": frozenset({"expert", "editor", "admin"}),
     "feedback": frozenset({"operator", "expert", "editor", "admin"}),
     "review": frozenset({"editor", "admin"}),
+    # Articles: experts and editors write drafts and ask for review; only editors publish,
+    # archive, and change what is already published.
+    "edit": frozenset({"expert", "editor", "admin"}),
+    "publish": frozenset({"editor", "admin"}),
+    # What happened to an answered escalation's knowledge (new article, wording, none).
+    "resolve_knowledge": frozenset({"editor", "admin"}),
 }
 
 

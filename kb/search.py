@@ -255,6 +255,12 @@ class SearchService:
             gen.open(gen.searcher.refresh())
         return gen
 
+    def refresh(self) -> None:
+        """Look for a changed index at the next call (after this process changed it)."""
+        with self._lock:
+            if self._gen is not None:
+                self._gen.checked = float("-inf")
+
     def search(
         self,
         text: str,

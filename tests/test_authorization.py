@@ -51,6 +51,18 @@ PROTECTION = {
     "feedback.give": "feedback",
     "feedback.api_give": "feedback",
     "review.index": "review",
+    "editor.index": "edit",
+    "editor.new": "edit",
+    "editor.create": "edit",
+    "editor.edit": "edit",
+    "editor.update": "edit",
+    "editor.preview": "edit",
+    "editor.history": "edit",
+    "editor.restore": "edit",
+    "knowledge.no_article": "resolve_knowledge",
+    "knowledge.pick_article": "resolve_knowledge",
+    "knowledge.notices": "search",
+    "knowledge.read_notice": "search",
 }
 
 
@@ -62,6 +74,7 @@ class Call:
     form: dict | None = None
     json: dict | None = field(default=None)
     target: str = "escalation"  # or "gap": {id} is the gap of that escalation
+    allowed_status: int | None = None  # when allowed: this refusal of the input (else 2xx/3xx)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -98,6 +111,23 @@ PROTECTED_CALLS = [
     Call("feedback.api_give", "POST", "/api/articles/account-password-reset/feedback",
          json={"helpful": True}),
     Call("review.index", "GET", "/review"),
+    Call("editor.index", "GET", "/editor/"),
+    Call("editor.new", "GET", "/editor/new"),
+    Call("editor.create", "POST", "/editor/new", form={}, allowed_status=400),
+    Call("editor.edit", "GET", "/editor/account-password-reset"),
+    Call("editor.update", "POST", "/editor/account-password-reset", form={}, allowed_status=400),
+    Call("editor.preview", "POST", "/editor/preview", form={"body": "**x**"}),
+    Call("editor.history", "GET", "/editor/account-password-reset/history"),
+    Call("editor.restore", "POST", "/editor/account-password-reset/restore/987654", form={},
+         allowed_status=404),
+    # an open escalation cannot become knowledge yet (409)
+    Call("knowledge.no_article", "POST", "/escalations/{id}/knowledge/none",
+         form={"reason": "不要"}, allowed_status=409),
+    Call("knowledge.pick_article", "GET", "/escalations/{id}/knowledge/existing",
+         allowed_status=409),
+    Call("knowledge.notices", "GET", "/api/notices"),
+    Call("knowledge.read_notice", "POST", "/api/notices/987654/read", form={},
+         allowed_status=404),
 ]
 PUBLIC_CALLS = [
     Call("static", "GET", "/static/kotae.css"),
@@ -171,8 +201,10 @@ def gap_of(app, escalation_id: int) -> int:
 def world(tmp_path_factory, built_instance, articles_dir):
     instance = tmp_path_factory.mktemp("authz") / "instance"
     shutil.copytree(built_instance, instance, symlinks=True)
+    articles = instance.parent / "articles"  # its own copy: the editor's routes write files
+    shutil.copytree(articles_dir, articles, symlinks=True)
     app = create_app({"TESTING": True, "KB_INSTANCE": str(instance),
-                      "KB_ARTICLES": str(articles_dir), "KB_BACKGROUND": False})
+                      "KB_ARTICLES": str(articles), "KB_BACKGROUND": False})
     add_person(app, "op2", "operator", "別のオペ")
     for name, role in TOKEN_USERS.values():
         add_person(app, name, role)
@@ -217,6 +249,8 @@ def assert_outcome(response, principal: str, call: Call, found: bool = True) -> 
             assert MESSAGES[403] in response.text
     elif not found:
         assert response.status_code == 404
+    elif call.allowed_status:
+        assert response.status_code == call.allowed_status, response.text[:500]
     else:
         assert 200 <= response.status_code < 400, response.text[:500]
         assert not response.headers.get("Location", "").startswith("/login")

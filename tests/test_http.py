@@ -340,5 +340,5 @@ def test_static_assets_are_served_locally(client):
     assigned = re.findall(r"innerHTML\s*=\s*([\w.]+)", text)
     assert sorted(assigned) == ["hit.snippet_html", "hit.title_html", "html"]
     # the answers the server rendered and cleaned: its definition, the lists, the escalation
-    # page and the answer notice
-    assert text.count("setSanitisedHtml(") == 4
+    # page, the answer notice and the editor's preview
+    assert text.count("setSanitisedHtml(") == 5

@@ -39,12 +39,17 @@ def test_rebuild_swaps_a_complete_generation_in(articles, store):
     assert len(generations) <= 2  # old generations are pruned
 
 
-def test_segments_are_not_compound(articles, store):
-    store.update(articles)
-    write_article(articles, "new-article", "新しい記事")
+def test_rebuilt_segments_are_plain_and_updates_are_compound(articles, store):
+    # A rebuild writes plain segment files (fast for big indexes); an incremental update
+    # writes one compound file, which a reader holds open, so merging it away later cannot
+    # pull files from under another process's searcher.
     store.update(articles)
     files = os.listdir(store.root / store.current_name())
     assert files and not any(f.endswith(".seg") for f in files)
+    write_article(articles, "new-article", "新しい記事")
+    store.update(articles)
+    files = os.listdir(store.root / store.current_name())
+    assert sum(f.endswith(".seg") for f in files) == 1
 
 
 def test_open_searcher_follows_updates_and_rebuilds(articles, store, monkeypatch):

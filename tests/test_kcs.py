@@ -94,6 +94,7 @@ def test_the_loop_check_finds_the_published_article_first(answered, tmp_path):
     (articles / "hikari-drone-interference.md").write_text(
         text.replace("status: draft", "status: published"), encoding="utf-8")
     store.update(articles)
+    service.refresh()  # this process changed the index: look now, not at the next 0.1 s tick
     after = check_loop(service, "hikari-drone-interference", questions)
     assert after.ranks == {QUERY: 1, "ドローン飛ばすとネットが落ちる": 1}
     assert after.closed

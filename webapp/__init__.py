@@ -42,7 +42,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key(instance)
     app.json = JSONProvider(app)
 
-    from webapp import articles, auth, calls, errors, escalations, search, service
+    from webapp import (
+        articles,
+        auth,
+        calls,
+        editor,
+        errors,
+        escalations,
+        knowledge,
+        search,
+        service,
+    )
 
     service.init_app(app)
     errors.init_app(app)
@@ -56,6 +66,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(gaps.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(knowledge.bp)
     app.after_request(_security_headers)
     return app
 
@@ -74,6 +86,8 @@ def _defaults(instance: str | None, articles: str | None) -> dict[str, Any]:
         # Operators' searches are logged into call trails; KB_SEARCH_LOG=0 in the environment
         # turns that off (bench/escalation_overhead.py measures its cost against this).
         "KB_SEARCH_LOG": os.environ.get("KB_SEARCH_LOG", "1") != "0",
+        # Publishing needs a reviewer other than the article's last author.
+        "KB_REVIEWER_MUST_DIFFER": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("KB_COOKIE_SECURE", "") == "1",

@@ -18,9 +18,11 @@ from kb.clock import utcnow
 from kb.escalations import EscalationError, NewEscalation
 from kb.models import Escalation, SearchLog, User
 from kb.notify import phone_instruction
+from kb.publishing import loop_summary
 from kb.render import to_html
 from kb.trail import ESCALATED, collapse, current_trail, end_trail
 from webapp.auth import require
+from webapp.knowledge import knowledge_view
 from webapp.service import get_background, get_db, get_recorder, get_routing, get_search
 
 bp = Blueprint("escalations", __name__)
@@ -123,7 +125,9 @@ def to_dict(esc: Escalation, full: bool = False) -> dict:
         "mine": esc.assignee_id == current_user.id,
         "assignee": esc.assignee.display_name if esc.assignee else None,
     }
+    data["loop"] = loop_summary(esc)
     if full:
+        data["knowledge"] = knowledge_view(esc)
         data["calls"] = [{"query": c.query, "note": c.note, "at": _iso(c.at)} for c in esc.calls]
         data["events"] = [{
             "at": _iso(e.at), "kind": e.kind, "from": e.from_status, "to": e.to_status,

@@ -14,6 +14,7 @@ from kb.db import Database
 from kb.index import IndexStore
 from kb.search import SearchService
 from kb.trail import SearchRecorder
+from kb.watch import ArticleWatcher
 
 _lock = threading.Lock()
 
@@ -74,6 +75,9 @@ def init_app(app: Flask) -> None:
     app.extensions["kb_routing"] = rules
     app.extensions["kb_recorder"] = SearchRecorder(db, enabled=app.config["KB_SEARCH_LOG"])
     if app.config["KB_BACKGROUND"]:
+        where = default_paths(app.config["KB_INSTANCE"], app.config["KB_ARTICLES"])
+        watcher = ArticleWatcher(where.articles, IndexStore(where.index), db)
         app.extensions["kb_background"] = Background(
-            db, lambda: rules, interval=app.config["KB_BACKGROUND_INTERVAL"]
+            db, lambda: rules, interval=app.config["KB_BACKGROUND_INTERVAL"],
+            tasks=(watcher.check,),
         ).start()

@@ -690,7 +690,65 @@
     });
   }
 
+  // ---- the article editor: live preview through the server's sanitising renderer -----------
+
+  function initPreview(body, preview) {
+    var url = body.getAttribute("data-preview-url");
+    var token = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+    var timer = null, controller = null;
+    function refresh() {
+      if (controller) controller.abort();
+      controller = new AbortController();
+      var data = new FormData();
+      data.append("body", body.value);
+      fetch(url, {method: "POST", body: data, headers: {"X-CSRFToken": token},
+                  credentials: "same-origin", signal: controller.signal})
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (reply) { setSanitisedHtml(preview, reply.html); })  // nh3 on the server
+        .catch(function () { /* the preview is a convenience; the save still works */ });
+    }
+    body.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    });
+  }
+
+  // ---- notices: "an article now answers your escalation" -----------------------------------
+
+  function initNotices(box, url) {
+    var list = box.querySelector(".article-notice-list");
+    var token = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+    function poll() {
+      fetch(url, {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (data) {
+          list.replaceChildren.apply(list, data.notices.map(function (n) {
+            var li = document.createElement("li");
+            var a = document.createElement("a");
+            a.href = n.url;
+            a.textContent = n.text;
+            a.className = "article-notice-link";
+            a.addEventListener("click", function () {
+              fetch(n.read_url, {method: "POST", headers: {"X-CSRFToken": token},
+                                 credentials: "same-origin", keepalive: true});
+            });
+            li.appendChild(a);
+            return li;
+          }));
+          show(box, data.notices.length > 0);
+        })
+        .catch(function () { /* try again at the next poll */ })
+        .finally(function () { setTimeout(poll, 3000); });
+    }
+    poll();
+  }
+
   initShortcut();
+  var editorBody = byId("field-body");
+  var editorPreview = byId("editor-preview");
+  if (editorBody && editorPreview) initPreview(editorBody, editorPreview);
+  var noticesBox = byId("article-notice");
+  if (noticesBox) initNotices(noticesBox, noticesBox.getAttribute("data-url"));
   var form = byId("search-form");
   if (form) initSearch(form);
   var copyButton = byId("copy-answer");
