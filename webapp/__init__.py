@@ -29,12 +29,14 @@ class JSONProvider(DefaultJSONProvider):
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then the instance config file, then ``test_config``."""
-    app = Flask(__name__, instance_relative_config=True)
+    """Build the app: the embedded defaults, then ``config.py`` in the instance directory (e.g.
+    ``KB_REVIEWER_MUST_DIFFER = True``), then ``test_config`` (what ``kb serve`` or a test
+    passes: the instance and article paths, test switches)."""
+    app = Flask(__name__)
     overrides = dict(test_config or {})
     app.config.from_mapping(_defaults(overrides.get("KB_INSTANCE"), overrides.get("KB_ARTICLES")))
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
+    instance = Path(overrides.get("KB_INSTANCE") or app.config["KB_INSTANCE"])
+    app.config.from_pyfile(str(instance / "config.py"), silent=True)
     app.config.from_mapping(overrides)
     instance = Path(app.config["KB_INSTANCE"])
     instance.mkdir(parents=True, exist_ok=True)
@@ -49,7 +51,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         editor,
         errors,
         escalations,
+        feedback,
+        gaps,
         knowledge,
+        review,
         search,
         service,
     )
@@ -57,17 +62,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     service.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    app.register_blueprint(search.bp)
-    app.register_blueprint(articles.bp)
-    app.register_blueprint(calls.bp)
-    app.register_blueprint(escalations.bp)
-    from webapp import feedback, gaps, review
-
-    app.register_blueprint(gaps.bp)
-    app.register_blueprint(feedback.bp)
-    app.register_blueprint(review.bp)
-    app.register_blueprint(editor.bp)
-    app.register_blueprint(knowledge.bp)
+    for area in (search, articles, calls, escalations, gaps, feedback, review, editor, knowledge):
+        app.register_blueprint(area.bp)
     app.after_request(_security_headers)
     return app
 
