@@ -50,9 +50,10 @@ DROP_POS: frozenset = frozenset(
         "代名詞",
         ("動詞", "非自立可能"),
         ("形容詞", "非自立可能"),
-        ("名詞", "数詞"),
     }
 )
+# Numbers (名詞,数詞) are kept: Sudachi joins digits and normalises kanji numerals (十五 → 15),
+# and a year, an age or a plan number is often what tells two answers apart.
 
 # Normalised forms that nearly every spoken or written question carries. They are general
 # Japanese, not fitted to any data set: requests (教えてください, 知りたい), hedges, and the

@@ -83,3 +83,8 @@ def test_analyzers_pickle_into_the_schema():
     for make in (word_analyzer, reading_analyzer, ngram_analyzer):
         analyzer = pickle.loads(pickle.dumps(make()))
         assert [t.text for t in analyzer("解約")] == [t.text for t in make()("解約")]
+
+
+def test_numbers_are_words_in_any_script():
+    assert {"1982", "15"} <= words("1982年に十五メートル")
+    assert "20" in words("２０歳になった")

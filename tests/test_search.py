@@ -119,3 +119,15 @@ def test_long_query_is_cut_with_a_message(service):
 
 def test_empty_query_asks_for_words(service):
     assert service.search("").message == "検索語を入力してください。"
+
+
+def test_a_number_tells_two_answers_apart(tmp_path):
+    root = tmp_path / "articles"
+    root.mkdir()
+    write_article(root, "plan-2021", "旧料金プランの案内", answer="2021年に始まったプランです。")
+    write_article(root, "plan-2024", "新料金プランの案内", answer="2024年に始まったプランです。")
+    store = IndexStore(tmp_path / "index")
+    store.update(root)
+    service = SearchService(store)
+    assert top(service, "2024年のプラン") == "plan-2024"
+    assert top(service, "2021年のプラン") == "plan-2021"
