@@ -4,7 +4,8 @@ Analyzers (composed with ``|`` like whoosh's own):
 
 * :func:`word_analyzer` — normalised form of Sudachi's long units (mode C) plus their short
   units (mode A) at the same position, so 再設定 finds 設定 and the other way round; particles,
-  auxiliaries, symbols and the boilerplate of spoken questions dropped; kana folded.
+  auxiliaries, symbols and the boilerplate of spoken questions dropped; kana folded; each word's
+  synonym groups from Sudachi's dictionary indexed beside it, so 健康診断 finds 健診.
 * :func:`reading_analyzer` — character bigrams of the katakana reading, so a word typed in kana
   the operator only heard (いやくきん) finds 違約金.
 * :func:`ngram_analyzer` — character bigrams of the normalised, kana-folded text, the fallback
@@ -88,6 +89,7 @@ class Morph(NamedTuple):
     reading: str
     pos: tuple[str, str]
     subunit: bool
+    synonyms: tuple[int, ...] = ()  # Sudachi's synonym group ids
 
 
 _local = threading.local()
@@ -142,6 +144,7 @@ def _morph(m, offset: int, subunit: bool) -> Morph:
         m.reading_form(),
         (pos[0], pos[1]),
         subunit,
+        tuple(m.synonym_group_ids()),
     )
 
 
@@ -227,6 +230,7 @@ class SudachiTokenizer(Tokenizer):
             t.reading = m.reading
             t.pos_tag = m.pos
             t.subunit = m.subunit
+            t.synonyms = m.synonyms
             t.boost = 1.0
             if keeporiginal:
                 t.original = m.surface
@@ -337,6 +341,42 @@ class CharBigramTokenizer(Tokenizer):
         yield from _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
 
 
+SYNONYM_PREFIX = "syn:"
+
+
+def synonym_term(group: int) -> str:
+    """The index term of one of Sudachi's synonym groups (never the text of a real word:
+    the analyzer drops symbols such as the colon)."""
+    return f"{SYNONYM_PREFIX}{group}"
+
+
+class SynonymFilter(Filter):
+    """Sudachi's synonym groups of each word (健康診断 and 健診 share one, 医者 and 医師 another).
+
+    Indexing adds one term per group after the word, with the word's weight; the groups are
+    those the dictionary gives, written by its editors, never fitted to any corpus. A query word
+    instead carries its group terms in ``synonym_terms``: the scorer counts an occurrence of a
+    synonym as a fraction of an occurrence of the word itself.
+    """
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            groups = getattr(t, "synonyms", ())
+            if t.mode == "query":
+                t.synonym_terms = tuple(synonym_term(g) for g in groups)
+                yield t
+                continue
+            yield t
+            for group in groups:
+                s = t.copy()
+                s.text = synonym_term(group)
+                s.synonyms = ()
+                yield s
+
+
 def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos):
     pos = start_pos
     for run in runs:
@@ -358,13 +398,15 @@ def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
 
 
 def word_analyzer():
-    """Long and short units, normalised form, content words only, kana folded."""
+    """Long and short units, normalised form, content words only, kana folded, with the
+    synonym groups of each."""
     return (
         SudachiTokenizer()
         | PartOfSpeechFilter()
         | StopWordFilter()
         | KanaFoldFilter()
         | SubunitBoostFilter()
+        | SynonymFilter()
     )
 
 

@@ -7,8 +7,11 @@ index generation into arrays, and a query is scored with a few array operations 
 
 Scoring is BM25F proper: a term's frequencies in the word fields are length-normalised per
 field, weighted and summed before saturation, so a word that appears in the title and the body
-is not counted as two independent pieces of evidence. The character-bigram fields are scored
-as a separate, lighter BM25 component.
+is not counted as two independent pieces of evidence. A query word's synonyms (Sudachi's
+synonym groups, indexed as terms of their own) count inside that word's saturation, each
+occurrence as a fraction of an occurrence of the word: a synonym widens a word, it never adds
+a second word to the query. The character-bigram fields are scored as a separate, lighter
+BM25 component.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class Weights:
         ("body", 1.0, 0.9),
     )
     k1: float = 1.2
+    # What an occurrence of a synonym of a query word counts for, against the word itself.
+    synonym: float = 0.5
     # Character bigrams (surface and reading): only used when words cannot carry the query.
     grams: tuple[tuple[str, float, float], ...] = (("ngram", 0.3, 0.5), ("reading", 0.3, 0.5))
     gram_k1: float = 1.2
@@ -191,19 +196,35 @@ class Scorer:
             self._frequencies[text] = df
         return df
 
-    def score(self, words: list[tuple[str, float]], grams: dict[str, list[str]]) -> np.ndarray:
-        """Score every document; words are (text, boost), grams are per gram field."""
+    def _pseudo_tf(self, text: str) -> np.ndarray:
+        """A term's weighted, length-normalised frequency summed over the word fields."""
+        pseudo_tf = np.zeros(self.doc_count, dtype=np.float32)
+        for fieldname, weight, b in self.weights.fields:
+            p = self.postings(fieldname, text)
+            if len(p):
+                pseudo_tf[p.ids] += weight * p.weights / self.norm(fieldname, b)[p.ids]
+        return pseudo_tf
+
+    def score(self, words: list[tuple], grams: dict[str, list[str]]) -> np.ndarray:
+        """Score every document; words are (text, boost) or (text, boost, synonym terms),
+        grams are per gram field."""
         w = self.weights
         scores = np.zeros(self.doc_count, dtype=np.float32)
-        for text, boost in words:
+        for text, boost, *rest in words:
             df = self.word_frequency(text)
-            if not df:
+            synonyms = [s for s in (rest[0] if rest else ()) if self.word_frequency(s)]
+            if not df and not synonyms:
                 continue
-            pseudo_tf = np.zeros(self.doc_count, dtype=np.float32)
-            for fieldname, weight, b in w.fields:
-                p = self.postings(fieldname, text)
-                if len(p):
-                    pseudo_tf[p.ids] += weight * p.weights / self.norm(fieldname, b)[p.ids]
+            pseudo_tf = self._pseudo_tf(text)
+            if synonyms and w.synonym:
+                # Occurrences of the other members of the word's groups (a group term is
+                # indexed for every member, the word included), averaged over its groups.
+                others = np.zeros(self.doc_count, dtype=np.float32)
+                for term in synonyms:
+                    others += np.maximum(self._pseudo_tf(term) - pseudo_tf, 0)
+                pseudo_tf += (w.synonym / len(synonyms)) * others
+                # The widened word is as common as its commonest group.
+                df = max(df, *(self.word_frequency(s) for s in synonyms))
             touched = pseudo_tf > 0
             tf = pseudo_tf[touched]
             scores[touched] += boost * self.idf(df) * tf * (w.k1 + 1) / (w.k1 + tf)

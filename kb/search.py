@@ -91,6 +91,7 @@ class QueryWord(NamedTuple):
     text: str
     boost: float
     subunit: bool
+    synonyms: tuple[str, ...] = ()  # terms of the word's synonym groups
 
 
 @dataclass
@@ -125,6 +126,7 @@ def analyse_query(schema, text: str) -> QueryTerms:
             t.text,
             t.boost * POS_WEIGHTS.get(t.pos_tag[0], 1.0) * (SUBUNIT_QUERY_BOOST if t.subunit else 1),
             t.subunit,
+            getattr(t, "synonym_terms", ()),
         )
         for t in schema["body"].analyzer(text, mode="query") if t.text
     )[:MAX_WORD_TERMS]
@@ -270,7 +272,7 @@ class SearchService:
     def _run(self, gen: _Generation, terms: QueryTerms, result: SearchResults) -> None:
         scorer = gen.scorer
         grams = _character_terms(gen.searcher.schema, scorer, terms)
-        scores = scorer.score([(w.text, w.boost) for w in terms.words], grams)
+        scores = scorer.score([(w.text, w.boost, w.synonyms) for w in terms.words], grams)
         mask = gen.published
         if result.category:
             mask = mask & gen.mask("category", result.category)
@@ -317,7 +319,7 @@ class SearchService:
         if result.confident:
             return None
         replacements = {}
-        for word, _, subunit in terms.words:
+        for word, _, subunit, _ in terms.words:
             if subunit or not is_katakana_word(word) or gen.scorer.word_frequency(word):
                 continue
             better = gen.corrector.correct(word)

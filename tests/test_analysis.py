@@ -88,3 +88,13 @@ def test_analyzers_pickle_into_the_schema():
 def test_numbers_are_words_in_any_script():
     assert {"1982", "15"} <= words("1982年に十五メートル")
     assert "20" in words("２０歳になった")
+
+
+def test_synonyms_share_a_group_term_in_the_index():
+    def groups(text):
+        return {t.text for t in word_analyzer()(text, mode="index") if t.text.startswith("syn:")}
+
+    assert groups("健康診断") & groups("健診")
+    assert groups("医者") & groups("医師")
+    query = next(iter(word_analyzer()("健康診断", mode="query")))
+    assert query.text == "健康診断" and set(query.synonym_terms) & groups("健診")

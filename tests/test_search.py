@@ -131,3 +131,18 @@ def test_a_number_tells_two_answers_apart(tmp_path):
     service = SearchService(store)
     assert top(service, "2024年のプラン") == "plan-2024"
     assert top(service, "2021年のプラン") == "plan-2021"
+
+
+def test_a_synonym_finds_the_article_but_the_word_itself_ranks_first(tmp_path):
+    root = tmp_path / "articles"
+    root.mkdir()
+    write_article(root, "checkup-short", "健診の予約", answer="健診は電話で予約できます。")
+    write_article(root, "checkup-long", "健康診断の予約", answer="健康診断は電話で予約できます。")
+    write_article(root, "other", "窓口の予約", answer="窓口は電話で予約できます。")
+    store = IndexStore(tmp_path / "index")
+    store.update(root)
+    service = SearchService(store)
+    assert [h.id for h in service.search("健康診断", per_page=5).hits] == [
+        "checkup-long", "checkup-short"]
+    assert [h.id for h in service.search("健診", per_page=5).hits] == [
+        "checkup-short", "checkup-long"]
