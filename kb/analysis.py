@@ -426,7 +426,9 @@ def kana_typed_runs(text: str) -> list[str]:
     """Runs of hiragana that are not grammar, like ぱすわーど or かいやく.
 
     Operators type in kana the words they only heard; Sudachi then reads them as scraps of
-    adverbs and particles, so such runs are searched by their characters instead.
+    nouns, verbs and one- or two-kana adverbs (ぱ, でん), so such runs are searched by their
+    characters instead. Runs of grammar and function words (ですが, どのような, とても, これ)
+    are not.
     """
     norm = _normalized(text).text
     runs = [m.span() for m in _HIRAGANA_RUN.finditer(norm)]
@@ -436,6 +438,8 @@ def kana_typed_runs(text: str) -> list[str]:
     for m in morphemes(norm):
         if m.subunit or m.pos[0] in _GRAMMAR_POS or m.pos in DROP_POS:
             continue
+        if m.pos[0] in DROP_POS and not _is_scrap(m):
+            continue
         if m.normalized in STOP_WORDS or m.surface in STOP_WORDS:
             continue
         for start, end in runs:
@@ -443,6 +447,31 @@ def kana_typed_runs(text: str) -> list[str]:
             if start <= m.start and m.end <= end and run not in found:
                 found.append(run)
     return found
+
+
+def _is_scrap(m: Morph) -> bool:
+    """A one- or two-kana adverb is what Sudachi makes of a piece of an unknown word."""
+    return m.pos[0] == "副詞" and len(m.surface) <= 2
+
+
+def words_explain_run(run: str, known) -> bool:
+    """Does Sudachi read a kana run as words, all of which ``known`` (the index) knows?
+
+    ごみ, しつこい or つながらない are ordinary words written in kana and are searched as
+    words; かいやく (か + いやく) or ぱすわーど are not.
+    """
+    for m in morphemes(_normalized(run).text):
+        if m.subunit or m.pos[0] in _GRAMMAR_POS or m.pos in DROP_POS:
+            continue
+        if m.normalized in STOP_WORDS or m.surface in STOP_WORDS:
+            continue
+        if m.pos[0] in DROP_POS:
+            if _is_scrap(m):
+                return False
+            continue
+        if len(m.surface) < 2 or not known(fold_kana(m.normalized.lower())):
+            return False
+    return True
 
 
 def preload() -> None:

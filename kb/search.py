@@ -16,7 +16,7 @@ import numpy as np
 from whoosh.query import Term
 
 from kb import snippets
-from kb.analysis import kana_typed_runs
+from kb.analysis import kana_typed_runs, words_explain_run
 from kb.index import IndexStore
 from kb.ranking import WORD_FIELDS, Scorer, top_documents
 from kb.spelling import KatakanaCorrector, is_katakana_word
@@ -377,11 +377,14 @@ class SearchService:
 
 def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, list[str]]:
     """Bigrams for what words cannot carry: the whole query when no word survived analysis,
-    otherwise only the kana-typed runs and the katakana words the index does not know
-    (typos such as テザリンク). Bigrams of a whole well-formed question only add noise."""
+    otherwise only the kana-typed runs that are not words the index knows, and the katakana
+    words the index does not know (typos such as テザリンク). Bigrams of a whole well-formed
+    question only add noise."""
     if not terms.words:
         return {"ngram": terms.grams, "reading": terms.readings}
-    unexplained = list(terms.kana_runs) + [
+    known = lambda word: scorer.word_frequency(word) > 0
+    runs = [run for run in terms.kana_runs if not words_explain_run(run, known)]
+    unexplained = runs + [
         w.text for w in terms.words
         if not w.subunit and is_katakana_word(w.text) and not scorer.word_frequency(w.text)
     ]

@@ -146,3 +146,17 @@ def test_a_synonym_finds_the_article_but_the_word_itself_ranks_first(tmp_path):
         "checkup-long", "checkup-short"]
     assert [h.id for h in service.search("健診", per_page=5).hits] == [
         "checkup-short", "checkup-long"]
+
+
+def test_only_kana_that_words_cannot_explain_is_searched_by_characters(service):
+    from kb.search import _character_terms, analyse_query
+
+    gen = service._generation()
+
+    def grams(query):
+        terms = analyse_query(gen.searcher.schema, query)
+        return _character_terms(gen.searcher.schema, gen.scorer, terms).get("ngram", [])
+
+    assert "パス" in grams("ぱすわーど わすれた")  # scraps: searched by characters
+    assert grams("けいたいを解約したい") == []  # 携帯, a word the index knows
+    assert grams("スマホがとてもおそいのですが") == []  # function words and grammar
