@@ -4,8 +4,9 @@ Analyzers (composed with ``|`` like whoosh's own):
 
 * :func:`word_analyzer` — normalised form of Sudachi's long units (mode C) plus their short
   units (mode A) at the same position, so 再設定 finds 設定 and the other way round; particles,
-  auxiliaries, symbols and the boilerplate of spoken questions dropped; kana folded; each word's
-  synonym groups from Sudachi's dictionary indexed beside it, so 健康診断 finds 健診.
+  auxiliaries, symbols and the boilerplate of spoken questions dropped; a verb's noun form
+  beside it (引っ越した also says 引っ越し); kana folded; each word's synonym groups from
+  Sudachi's dictionary indexed beside it, so 健康診断 finds 健診.
 * :func:`reading_analyzer` — character bigrams of the katakana reading, so a word typed in kana
   the operator only heard (いやくきん) finds 違約金.
 * :func:`ngram_analyzer` — character bigrams of the normalised, kana-folded text, the fallback
@@ -90,6 +91,7 @@ class Morph(NamedTuple):
     pos: tuple[str, str]
     subunit: bool
     synonyms: tuple[int, ...] = ()  # Sudachi's synonym group ids
+    conjugation: str = ""  # conjugation type, such as 五段-サ行
 
 
 _local = threading.local()
@@ -145,6 +147,7 @@ def _morph(m, offset: int, subunit: bool) -> Morph:
         (pos[0], pos[1]),
         subunit,
         tuple(m.synonym_group_ids()),
+        pos[4],
     )
 
 
@@ -231,6 +234,7 @@ class SudachiTokenizer(Tokenizer):
             t.pos_tag = m.pos
             t.subunit = m.subunit
             t.synonyms = m.synonyms
+            t.conjugation = m.conjugation
             t.boost = 1.0
             if keeporiginal:
                 t.original = m.surface
@@ -277,6 +281,45 @@ class StopWordFilter(Filter):
             if len(text) == 1 and "\u3041" <= text <= "\u30ff":
                 continue
             yield t
+
+
+_GODAN_CONTINUATIVE = str.maketrans("うくぐすつぬぶむる", "いきぎしちにびみり")
+
+
+def continuative(verb: str, conjugation: str) -> str | None:
+    """The continuative form (連用形) of a verb in dictionary form, which Japanese also uses
+    as the verb's noun: 引っ越す → 引っ越し, 申し込む → 申し込み, 届ける → 届け.
+
+    Only for the regular conjugations (五段, 一段), and never a single character."""
+    if conjugation.startswith("五段"):
+        form = verb[:-1] + verb[-1:].translate(_GODAN_CONTINUATIVE)
+    elif conjugation.startswith(("上一段", "下一段")) and verb.endswith("る"):
+        form = verb[:-1]
+    else:
+        return None
+    return form if form != verb and len(form) >= 2 else None
+
+
+class VerbNounFilter(Filter):
+    """After a verb (a long unit), its noun form as a short unit at the same position, so a
+    caller's 引っ越したので finds an article about 引っ越し, and 申込 (申し込み) meets 申し込みたい."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            noun = None
+            if t.pos_tag[0] == "動詞" and not t.subunit:
+                # Before yielding: later filters change the token's text in place.
+                noun = continuative(t.text, getattr(t, "conjugation", ""))
+            yield t
+            if noun:
+                n = t.copy()
+                n.text = noun
+                n.subunit = True
+                n.synonyms = ()
+                yield n
 
 
 class KanaFoldFilter(Filter):
@@ -398,12 +441,13 @@ def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
 
 
 def word_analyzer():
-    """Long and short units, normalised form, content words only, kana folded, with the
-    synonym groups of each."""
+    """Long and short units, normalised form, content words only, verbs with their noun
+    form, kana folded, with the synonym groups of each."""
     return (
         SudachiTokenizer()
         | PartOfSpeechFilter()
         | StopWordFilter()
+        | VerbNounFilter()
         | KanaFoldFilter()
         | SubunitBoostFilter()
         | SynonymFilter()

@@ -98,3 +98,13 @@ def test_synonyms_share_a_group_term_in_the_index():
     assert groups("医者") & groups("医師")
     query = next(iter(word_analyzer()("健康診断", mode="query")))
     assert query.text == "健康診断" and set(query.synonym_terms) & groups("健診")
+
+
+@pytest.mark.parametrize(
+    "verb, noun",
+    [("引っ越したので", "引っ越し"), ("申し込みたい", "申込"), ("払い戻してほしい", "払戻し"),
+     ("届けた", "届け")],
+)
+def test_a_verb_meets_its_noun_form(verb, noun):
+    assert words(noun) <= {t.text for t in word_analyzer()(verb, mode="index")}
+    assert words(verb) & words(noun)
