@@ -32,9 +32,11 @@ class Weights:
     """The ranking parameters, identical for every corpus."""
 
     fields: tuple[tuple[str, float, float], ...] = (
-        # field, weight, length normalisation b
-        ("title", 1.5, 0.75),
-        ("questions", 1.5, 0.75),
+        # field, weight, length normalisation b. Titles and caller questions are one sentence
+        # each: a word in a short one is its topic, and one that also names many other things
+        # is less about it, so their length counts in full (b = 1).
+        ("title", 1.5, 1.0),
+        ("questions", 1.5, 1.0),
         ("keywords", 2.0, 0.3),
         ("body", 1.0, 0.9),
     )
