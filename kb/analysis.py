@@ -72,8 +72,9 @@ STOP_WORDS: frozenset = frozenset(
         "如何", "いかが", "何故", "なぜ", "どうして", "幾ら", "いくら",
         "有り難う", "ありがとう", "済みません", "すみません", "失礼",
         "今", "ちょっと", "一寸", "色々", "いろいろ", "幾つ", "いくつ", "そう",
-        # compound particles Sudachi reads as verbs: によって, について, にあたって, に対して
-        "よる", "つく", "あたる", "たいする", "対する",
+        # compound particles Sudachi reads as verbs: によって, について, にあたって, に対して,
+        # において (its おく keeps the kana: the verb 置く is normalised to kanji)
+        "よる", "つく", "あたる", "たいする", "対する", "おく",
         # honorific and plural suffixes
         "さん", "さま", "ちゃん", "君", "くん", "殿", "達", "たち", "等", "など", "ら",
     }

@@ -54,6 +54,7 @@ def test_short_unit_query_finds_long_unit_text():
 def test_question_boilerplate_and_particles_are_dropped():
     assert words("解約の方法を教えてください") == words("解約")
     assert words("どうすればいいのか知りたいのですが") == set()
+    assert words("日本における解約") == words("日本の解約")  # において, における
 
 
 def test_offsets_point_at_the_original_text_after_width_normalisation():
