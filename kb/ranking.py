@@ -38,7 +38,7 @@ class Weights:
         ("title", 1.5, 1.0),
         ("questions", 1.5, 1.0),
         ("keywords", 2.0, 0.3),
-        ("body", 1.0, 0.9),
+        ("body", 1.0, 0.75),  # BM25's usual b: a long answer is not penalised beyond that
     )
     k1: float = 1.2
     # What an occurrence of a synonym of a query word counts for, against the word itself.
