@@ -11,7 +11,10 @@ is not counted as two independent pieces of evidence. A query word's synonyms (S
 synonym groups, indexed as terms of their own) count inside that word's saturation, each
 occurrence as a fraction of an occurrence of the word: a synonym widens a word, it never adds
 a second word to the query. The character-bigram fields are scored as a separate, lighter
-BM25 component.
+BM25 component: at full weight for what words cannot carry (kana typed for a word, typos), and
+for the whole query as a context score over titles and questions, scaled to a small share of
+the best word score: a second opinion that reorders the articles the words found (a typo such
+as eSMI still shares most of its characters with eSIM).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ class Weights:
     # Character bigrams (surface and reading): only used when words cannot carry the query.
     grams: tuple[tuple[str, float, float], ...] = (("ngram", 0.3, 0.5), ("reading", 0.3, 0.5))
     gram_k1: float = 1.2
+    # Bigrams of the whole query against titles and questions: field, share of the best word
+    # score that the best bigram score is scaled to, b.
+    context: tuple[tuple[str, float, float], ...] = (("ngram", 0.1, 0.5),)
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -207,9 +213,22 @@ class Scorer:
                 pseudo_tf[p.ids] += weight * p.weights / self.norm(fieldname, b)[p.ids]
         return pseudo_tf
 
-    def score(self, words: list[tuple], grams: dict[str, list[str]]) -> np.ndarray:
+    def _gram_bm25(self, fieldname: str, b: float, grams, out: np.ndarray, weight: float) -> None:
+        norm = None
+        k1 = self.weights.gram_k1
+        for gram in grams:
+            p = self.postings(fieldname, gram)
+            if not len(p):
+                continue
+            if norm is None:
+                norm = self.norm(fieldname, b)
+            tf = p.weights / norm[p.ids]
+            out[p.ids] += weight * self.idf(len(p)) * tf * (k1 + 1) / (k1 + tf)
+
+    def score(self, words: list[tuple], grams: dict[str, list[str]],
+              context: list[str] = ()) -> np.ndarray:
         """Score every document; words are (text, boost) or (text, boost, synonym terms),
-        grams are per gram field."""
+        grams are per gram field, context the bigrams of the whole query."""
         w = self.weights
         scores = np.zeros(self.doc_count, dtype=np.float32)
         for text, boost, *rest in words:
@@ -231,16 +250,18 @@ class Scorer:
             tf = pseudo_tf[touched]
             scores[touched] += boost * self.idf(df) * tf * (w.k1 + 1) / (w.k1 + tf)
         for fieldname, weight, b in w.grams:
-            norm = None
-            for gram in grams.get(fieldname, ()):
-                p = self.postings(fieldname, gram)
-                if not len(p):
-                    continue
-                if norm is None:
-                    norm = self.norm(fieldname, b)
-                tf = p.weights / norm[p.ids]
-                idf = self.idf(len(p))
-                scores[p.ids] += weight * idf * tf * (w.gram_k1 + 1) / (w.gram_k1 + tf)
+            self._gram_bm25(fieldname, b, grams.get(fieldname, ()), scores, weight)
+        if context:
+            # Only among documents the words or the fallback found: the context reorders,
+            # it never brings in an article for sharing a bigram such as ですか.
+            matched = scores > 0
+            best = float(scores.max())
+            for fieldname, share, b in w.context:
+                extra = np.zeros(self.doc_count, dtype=np.float32)
+                self._gram_bm25(fieldname, b, context, extra, 1.0)
+                top = float(extra[matched].max()) if best > 0 else 0.0
+                if top > 0:
+                    scores[matched] += (share * best / top) * extra[matched]
         return scores
 
     def contains(self, fieldname: str, text: str, docnum: int) -> bool:

@@ -272,7 +272,9 @@ class SearchService:
     def _run(self, gen: _Generation, terms: QueryTerms, result: SearchResults) -> None:
         scorer = gen.scorer
         grams = _character_terms(gen.searcher.schema, scorer, terms)
-        scores = scorer.score([(w.text, w.boost, w.synonyms) for w in terms.words], grams)
+        scores = scorer.score(
+            [(w.text, w.boost, w.synonyms) for w in terms.words], grams, terms.grams
+        )
         mask = gen.published
         if result.category:
             mask = mask & gen.mask("category", result.category)
@@ -379,7 +381,7 @@ def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, lis
     """Bigrams for what words cannot carry: the whole query when no word survived analysis,
     otherwise only the kana-typed runs that are not words the index knows, and the katakana
     words the index does not know (typos such as テザリンク). Bigrams of a whole well-formed
-    question only add noise."""
+    question at this weight only add noise; the scorer weighs them as a light context score."""
     if not terms.words:
         return {"ngram": terms.grams, "reading": terms.readings}
     known = lambda word: scorer.word_frequency(word) > 0
