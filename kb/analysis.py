@@ -4,7 +4,9 @@ Analyzers (composed with ``|`` like whoosh's own):
 
 * :func:`word_analyzer` — normalised form of Sudachi's long units (mode C) plus their short
   units (mode A) at the same position, so 再設定 finds 設定 and the other way round; particles,
-  auxiliaries, symbols and the boilerplate of spoken questions dropped; kana folded.
+  auxiliaries, symbols and the boilerplate of spoken questions dropped; a verb's noun form
+  beside it (引っ越した also says 引っ越し); kana folded; each word's synonym groups from
+  Sudachi's dictionary indexed beside it, so 健康診断 finds 健診.
 * :func:`reading_analyzer` — character bigrams of the katakana reading, so a word typed in kana
   the operator only heard (いやくきん) finds 違約金.
 * :func:`ngram_analyzer` — character bigrams of the normalised, kana-folded text, the fallback
@@ -50,9 +52,10 @@ DROP_POS: frozenset = frozenset(
         "代名詞",
         ("動詞", "非自立可能"),
         ("形容詞", "非自立可能"),
-        ("名詞", "数詞"),
     }
 )
+# Numbers (名詞,数詞) are kept: Sudachi joins digits and normalises kanji numerals (十五 → 15),
+# and a year, an age or a plan number is often what tells two answers apart.
 
 # Normalised forms that nearly every spoken or written question carries. They are general
 # Japanese, not fitted to any data set: requests (教えてください, 知りたい), hedges, and the
@@ -69,8 +72,9 @@ STOP_WORDS: frozenset = frozenset(
         "如何", "いかが", "何故", "なぜ", "どうして", "幾ら", "いくら",
         "有り難う", "ありがとう", "済みません", "すみません", "失礼",
         "今", "ちょっと", "一寸", "色々", "いろいろ", "幾つ", "いくつ", "そう",
-        # compound particles Sudachi reads as verbs: によって, について, にあたって, に対して
-        "よる", "つく", "あたる", "たいする", "対する",
+        # compound particles Sudachi reads as verbs: によって, について, にあたって, に対して,
+        # において (its おく keeps the kana: the verb 置く is normalised to kanji)
+        "よる", "つく", "あたる", "たいする", "対する", "おく",
         # honorific and plural suffixes
         "さん", "さま", "ちゃん", "君", "くん", "殿", "達", "たち", "等", "など", "ら",
     }
@@ -87,6 +91,8 @@ class Morph(NamedTuple):
     reading: str
     pos: tuple[str, str]
     subunit: bool
+    synonyms: tuple[int, ...] = ()  # Sudachi's synonym group ids
+    conjugation: str = ""  # conjugation type, such as 五段-サ行
 
 
 _local = threading.local()
@@ -141,6 +147,8 @@ def _morph(m, offset: int, subunit: bool) -> Morph:
         m.reading_form(),
         (pos[0], pos[1]),
         subunit,
+        tuple(m.synonym_group_ids()),
+        pos[4],
     )
 
 
@@ -226,6 +234,8 @@ class SudachiTokenizer(Tokenizer):
             t.reading = m.reading
             t.pos_tag = m.pos
             t.subunit = m.subunit
+            t.synonyms = m.synonyms
+            t.conjugation = m.conjugation
             t.boost = 1.0
             if keeporiginal:
                 t.original = m.surface
@@ -272,6 +282,45 @@ class StopWordFilter(Filter):
             if len(text) == 1 and "\u3041" <= text <= "\u30ff":
                 continue
             yield t
+
+
+_GODAN_CONTINUATIVE = str.maketrans("うくぐすつぬぶむる", "いきぎしちにびみり")
+
+
+def continuative(verb: str, conjugation: str) -> str | None:
+    """The continuative form (連用形) of a verb in dictionary form, which Japanese also uses
+    as the verb's noun: 引っ越す → 引っ越し, 申し込む → 申し込み, 届ける → 届け.
+
+    Only for the regular conjugations (五段, 一段), and never a single character."""
+    if conjugation.startswith("五段"):
+        form = verb[:-1] + verb[-1:].translate(_GODAN_CONTINUATIVE)
+    elif conjugation.startswith(("上一段", "下一段")) and verb.endswith("る"):
+        form = verb[:-1]
+    else:
+        return None
+    return form if form != verb and len(form) >= 2 else None
+
+
+class VerbNounFilter(Filter):
+    """After a verb (a long unit), its noun form as a short unit at the same position, so a
+    caller's 引っ越したので finds an article about 引っ越し, and 申込 (申し込み) meets 申し込みたい."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            noun = None
+            if t.pos_tag[0] == "動詞" and not t.subunit:
+                # Before yielding: later filters change the token's text in place.
+                noun = continuative(t.text, getattr(t, "conjugation", ""))
+            yield t
+            if noun:
+                n = t.copy()
+                n.text = noun
+                n.subunit = True
+                n.synonyms = ()
+                yield n
 
 
 class KanaFoldFilter(Filter):
@@ -336,6 +385,42 @@ class CharBigramTokenizer(Tokenizer):
         yield from _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
 
 
+SYNONYM_PREFIX = "syn:"
+
+
+def synonym_term(group: int) -> str:
+    """The index term of one of Sudachi's synonym groups (never the text of a real word:
+    the analyzer drops symbols such as the colon)."""
+    return f"{SYNONYM_PREFIX}{group}"
+
+
+class SynonymFilter(Filter):
+    """Sudachi's synonym groups of each word (健康診断 and 健診 share one, 医者 and 医師 another).
+
+    Indexing adds one term per group after the word, with the word's weight; the groups are
+    those the dictionary gives, written by its editors, never fitted to any corpus. A query word
+    instead carries its group terms in ``synonym_terms``: the scorer counts an occurrence of a
+    synonym as a fraction of an occurrence of the word itself.
+    """
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            groups = getattr(t, "synonyms", ())
+            if t.mode == "query":
+                t.synonym_terms = tuple(synonym_term(g) for g in groups)
+                yield t
+                continue
+            yield t
+            for group in groups:
+                s = t.copy()
+                s.text = synonym_term(group)
+                s.synonyms = ()
+                yield s
+
+
 def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos):
     pos = start_pos
     for run in runs:
@@ -357,13 +442,16 @@ def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
 
 
 def word_analyzer():
-    """Long and short units, normalised form, content words only, kana folded."""
+    """Long and short units, normalised form, content words only, verbs with their noun
+    form, kana folded, with the synonym groups of each."""
     return (
         SudachiTokenizer()
         | PartOfSpeechFilter()
         | StopWordFilter()
+        | VerbNounFilter()
         | KanaFoldFilter()
         | SubunitBoostFilter()
+        | SynonymFilter()
     )
 
 
@@ -383,7 +471,9 @@ def kana_typed_runs(text: str) -> list[str]:
     """Runs of hiragana that are not grammar, like ぱすわーど or かいやく.
 
     Operators type in kana the words they only heard; Sudachi then reads them as scraps of
-    adverbs and particles, so such runs are searched by their characters instead.
+    nouns, verbs and one- or two-kana adverbs (ぱ, でん), so such runs are searched by their
+    characters instead. Runs of grammar and function words (ですが, どのような, とても, これ)
+    are not.
     """
     norm = _normalized(text).text
     runs = [m.span() for m in _HIRAGANA_RUN.finditer(norm)]
@@ -393,6 +483,8 @@ def kana_typed_runs(text: str) -> list[str]:
     for m in morphemes(norm):
         if m.subunit or m.pos[0] in _GRAMMAR_POS or m.pos in DROP_POS:
             continue
+        if m.pos[0] in DROP_POS and not _is_scrap(m):
+            continue
         if m.normalized in STOP_WORDS or m.surface in STOP_WORDS:
             continue
         for start, end in runs:
@@ -400,6 +492,31 @@ def kana_typed_runs(text: str) -> list[str]:
             if start <= m.start and m.end <= end and run not in found:
                 found.append(run)
     return found
+
+
+def _is_scrap(m: Morph) -> bool:
+    """A one- or two-kana adverb is what Sudachi makes of a piece of an unknown word."""
+    return m.pos[0] == "副詞" and len(m.surface) <= 2
+
+
+def words_explain_run(run: str, known) -> bool:
+    """Does Sudachi read a kana run as words, all of which ``known`` (the index) knows?
+
+    ごみ, しつこい or つながらない are ordinary words written in kana and are searched as
+    words; かいやく (か + いやく) or ぱすわーど are not.
+    """
+    for m in morphemes(_normalized(run).text):
+        if m.subunit or m.pos[0] in _GRAMMAR_POS or m.pos in DROP_POS:
+            continue
+        if m.normalized in STOP_WORDS or m.surface in STOP_WORDS:
+            continue
+        if m.pos[0] in DROP_POS:
+            if _is_scrap(m):
+                return False
+            continue
+        if len(m.surface) < 2 or not known(fold_kana(m.normalized.lower())):
+            return False
+    return True
 
 
 def preload() -> None:

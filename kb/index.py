@@ -34,7 +34,7 @@ from kb.textnorm import fold_kana, normalize
 CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
-ANALYSIS_VERSION = "3"
+ANALYSIS_VERSION = "7"
 _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Held by whoever writes the index (rebuild, update, apply), across processes.

@@ -7,8 +7,14 @@ index generation into arrays, and a query is scored with a few array operations 
 
 Scoring is BM25F proper: a term's frequencies in the word fields are length-normalised per
 field, weighted and summed before saturation, so a word that appears in the title and the body
-is not counted as two independent pieces of evidence. The character-bigram fields are scored
-as a separate, lighter BM25 component.
+is not counted as two independent pieces of evidence. A query word's synonyms (Sudachi's
+synonym groups, indexed as terms of their own) count inside that word's saturation, each
+occurrence as a fraction of an occurrence of the word: a synonym widens a word, it never adds
+a second word to the query. The character-bigram fields are scored as a separate, lighter
+BM25 component: at full weight for what words cannot carry (kana typed for a word, typos), and
+for the whole query as a context score over titles and questions, scaled to a small share of
+the best word score: a second opinion that reorders the articles the words found (a typo such
+as eSMI still shares most of its characters with eSIM).
 """
 
 from __future__ import annotations
@@ -29,16 +35,23 @@ class Weights:
     """The ranking parameters, identical for every corpus."""
 
     fields: tuple[tuple[str, float, float], ...] = (
-        # field, weight, length normalisation b
-        ("title", 1.5, 0.75),
-        ("questions", 1.5, 0.75),
+        # field, weight, length normalisation b. Titles and caller questions are one sentence
+        # each: a word in a short one is its topic, and one that also names many other things
+        # is less about it, so their length counts in full (b = 1).
+        ("title", 1.5, 1.0),
+        ("questions", 1.5, 1.0),
         ("keywords", 2.0, 0.3),
-        ("body", 1.0, 0.9),
+        ("body", 1.0, 0.75),  # BM25's usual b: a long answer is not penalised beyond that
     )
     k1: float = 1.2
+    # What an occurrence of a synonym of a query word counts for, against the word itself.
+    synonym: float = 0.5
     # Character bigrams (surface and reading): only used when words cannot carry the query.
     grams: tuple[tuple[str, float, float], ...] = (("ngram", 0.3, 0.5), ("reading", 0.3, 0.5))
     gram_k1: float = 1.2
+    # Bigrams of the whole query against titles and questions: field, share of the best word
+    # score that the best bigram score is scaled to, b.
+    context: tuple[tuple[str, float, float], ...] = (("ngram", 0.1, 0.5),)
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -191,33 +204,64 @@ class Scorer:
             self._frequencies[text] = df
         return df
 
-    def score(self, words: list[tuple[str, float]], grams: dict[str, list[str]]) -> np.ndarray:
-        """Score every document; words are (text, boost), grams are per gram field."""
+    def _pseudo_tf(self, text: str) -> np.ndarray:
+        """A term's weighted, length-normalised frequency summed over the word fields."""
+        pseudo_tf = np.zeros(self.doc_count, dtype=np.float32)
+        for fieldname, weight, b in self.weights.fields:
+            p = self.postings(fieldname, text)
+            if len(p):
+                pseudo_tf[p.ids] += weight * p.weights / self.norm(fieldname, b)[p.ids]
+        return pseudo_tf
+
+    def _gram_bm25(self, fieldname: str, b: float, grams, out: np.ndarray, weight: float) -> None:
+        norm = None
+        k1 = self.weights.gram_k1
+        for gram in grams:
+            p = self.postings(fieldname, gram)
+            if not len(p):
+                continue
+            if norm is None:
+                norm = self.norm(fieldname, b)
+            tf = p.weights / norm[p.ids]
+            out[p.ids] += weight * self.idf(len(p)) * tf * (k1 + 1) / (k1 + tf)
+
+    def score(self, words: list[tuple], grams: dict[str, list[str]],
+              context: list[str] = ()) -> np.ndarray:
+        """Score every document; words are (text, boost) or (text, boost, synonym terms),
+        grams are per gram field, context the bigrams of the whole query."""
         w = self.weights
         scores = np.zeros(self.doc_count, dtype=np.float32)
-        for text, boost in words:
+        for text, boost, *rest in words:
             df = self.word_frequency(text)
-            if not df:
+            synonyms = [s for s in (rest[0] if rest else ()) if self.word_frequency(s)]
+            if not df and not synonyms:
                 continue
-            pseudo_tf = np.zeros(self.doc_count, dtype=np.float32)
-            for fieldname, weight, b in w.fields:
-                p = self.postings(fieldname, text)
-                if len(p):
-                    pseudo_tf[p.ids] += weight * p.weights / self.norm(fieldname, b)[p.ids]
+            pseudo_tf = self._pseudo_tf(text)
+            if synonyms and w.synonym:
+                # Occurrences of the other members of the word's groups (a group term is
+                # indexed for every member, the word included), averaged over its groups.
+                others = np.zeros(self.doc_count, dtype=np.float32)
+                for term in synonyms:
+                    others += np.maximum(self._pseudo_tf(term) - pseudo_tf, 0)
+                pseudo_tf += (w.synonym / len(synonyms)) * others
+                # The widened word is as common as its commonest group.
+                df = max(df, *(self.word_frequency(s) for s in synonyms))
             touched = pseudo_tf > 0
             tf = pseudo_tf[touched]
             scores[touched] += boost * self.idf(df) * tf * (w.k1 + 1) / (w.k1 + tf)
         for fieldname, weight, b in w.grams:
-            norm = None
-            for gram in grams.get(fieldname, ()):
-                p = self.postings(fieldname, gram)
-                if not len(p):
-                    continue
-                if norm is None:
-                    norm = self.norm(fieldname, b)
-                tf = p.weights / norm[p.ids]
-                idf = self.idf(len(p))
-                scores[p.ids] += weight * idf * tf * (w.gram_k1 + 1) / (w.gram_k1 + tf)
+            self._gram_bm25(fieldname, b, grams.get(fieldname, ()), scores, weight)
+        if context:
+            # Only among documents the words or the fallback found: the context reorders,
+            # it never brings in an article for sharing a bigram such as ですか.
+            matched = scores > 0
+            best = float(scores.max())
+            for fieldname, share, b in w.context:
+                extra = np.zeros(self.doc_count, dtype=np.float32)
+                self._gram_bm25(fieldname, b, context, extra, 1.0)
+                top = float(extra[matched].max()) if best > 0 else 0.0
+                if top > 0:
+                    scores[matched] += (share * best / top) * extra[matched]
         return scores
 
     def contains(self, fieldname: str, text: str, docnum: int) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from whoosh.query import Term
 
 from kb import snippets
-from kb.analysis import kana_typed_runs
+from kb.analysis import kana_typed_runs, words_explain_run
 from kb.index import IndexStore
 from kb.ranking import WORD_FIELDS, Scorer, top_documents
 from kb.spelling import KatakanaCorrector, is_katakana_word
@@ -91,6 +91,7 @@ class QueryWord(NamedTuple):
     text: str
     boost: float
     subunit: bool
+    synonyms: tuple[str, ...] = ()  # terms of the word's synonym groups
 
 
 @dataclass
@@ -125,6 +126,7 @@ def analyse_query(schema, text: str) -> QueryTerms:
             t.text,
             t.boost * POS_WEIGHTS.get(t.pos_tag[0], 1.0) * (SUBUNIT_QUERY_BOOST if t.subunit else 1),
             t.subunit,
+            getattr(t, "synonym_terms", ()),
         )
         for t in schema["body"].analyzer(text, mode="query") if t.text
     )[:MAX_WORD_TERMS]
@@ -296,7 +298,9 @@ class SearchService:
     def _run(self, gen: _Generation, terms: QueryTerms, result: SearchResults) -> None:
         scorer = gen.scorer
         grams = _character_terms(gen.searcher.schema, scorer, terms)
-        scores = scorer.score([(w.text, w.boost) for w in terms.words], grams)
+        scores = scorer.score(
+            [(w.text, w.boost, w.synonyms) for w in terms.words], grams, terms.grams
+        )
         mask = gen.published
         if result.category:
             mask = mask & gen.mask("category", result.category)
@@ -343,7 +347,7 @@ class SearchService:
         if result.confident:
             return None
         replacements = {}
-        for word, _, subunit in terms.words:
+        for word, _, subunit, _ in terms.words:
             if subunit or not is_katakana_word(word) or gen.scorer.word_frequency(word):
                 continue
             better = gen.corrector.correct(word)
@@ -406,11 +410,14 @@ class SearchService:
 
 def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, list[str]]:
     """Bigrams for what words cannot carry: the whole query when no word survived analysis,
-    otherwise only the kana-typed runs and the katakana words the index does not know
-    (typos such as テザリンク). Bigrams of a whole well-formed question only add noise."""
+    otherwise only the kana-typed runs that are not words the index knows, and the katakana
+    words the index does not know (typos such as テザリンク). Bigrams of a whole well-formed
+    question at this weight only add noise; the scorer weighs them as a light context score."""
     if not terms.words:
         return {"ngram": terms.grams, "reading": terms.readings}
-    unexplained = list(terms.kana_runs) + [
+    known = lambda word: scorer.word_frequency(word) > 0
+    runs = [run for run in terms.kana_runs if not words_explain_run(run, known)]
+    unexplained = runs + [
         w.text for w in terms.words
         if not w.subunit and is_katakana_word(w.text) and not scorer.word_frequency(w.text)
     ]

@@ -54,6 +54,7 @@ def test_short_unit_query_finds_long_unit_text():
 def test_question_boilerplate_and_particles_are_dropped():
     assert words("解約の方法を教えてください") == words("解約")
     assert words("どうすればいいのか知りたいのですが") == set()
+    assert words("日本における解約") == words("日本の解約")  # において, における
 
 
 def test_offsets_point_at_the_original_text_after_width_normalisation():
@@ -83,3 +84,28 @@ def test_analyzers_pickle_into_the_schema():
     for make in (word_analyzer, reading_analyzer, ngram_analyzer):
         analyzer = pickle.loads(pickle.dumps(make()))
         assert [t.text for t in analyzer("解約")] == [t.text for t in make()("解約")]
+
+
+def test_numbers_are_words_in_any_script():
+    assert {"1982", "15"} <= words("1982年に十五メートル")
+    assert "20" in words("２０歳になった")
+
+
+def test_synonyms_share_a_group_term_in_the_index():
+    def groups(text):
+        return {t.text for t in word_analyzer()(text, mode="index") if t.text.startswith("syn:")}
+
+    assert groups("健康診断") & groups("健診")
+    assert groups("医者") & groups("医師")
+    query = next(iter(word_analyzer()("健康診断", mode="query")))
+    assert query.text == "健康診断" and set(query.synonym_terms) & groups("健診")
+
+
+@pytest.mark.parametrize(
+    "verb, noun",
+    [("引っ越したので", "引っ越し"), ("申し込みたい", "申込"), ("払い戻してほしい", "払戻し"),
+     ("届けた", "届け")],
+)
+def test_a_verb_meets_its_noun_form(verb, noun):
+    assert words(noun) <= {t.text for t in word_analyzer()(verb, mode="index")}
+    assert words(verb) & words(noun)

@@ -32,6 +32,7 @@ def top(service, query, **kw):
         ("スマホの解約をしたいのですが、どのようにすればよいか教えていただけますか", "mobile-cancel"),
         ("テザリング できない", "device-tethering"),
         ("いやくきん いくら", "mobile-cancel"),
+        ("eSMIの開通", "device-esim-setup"),  # a typo the words miss; the title's characters meet it
     ],
 )
 def test_operator_queries_find_the_answer_first(service, query, expected):
@@ -119,3 +120,44 @@ def test_long_query_is_cut_with_a_message(service):
 
 def test_empty_query_asks_for_words(service):
     assert service.search("").message == "検索語を入力してください。"
+
+
+def test_a_number_tells_two_answers_apart(tmp_path):
+    root = tmp_path / "articles"
+    root.mkdir()
+    write_article(root, "plan-2021", "旧料金プランの案内", answer="2021年に始まったプランです。")
+    write_article(root, "plan-2024", "新料金プランの案内", answer="2024年に始まったプランです。")
+    store = IndexStore(tmp_path / "index")
+    store.update(root)
+    service = SearchService(store)
+    assert top(service, "2024年のプラン") == "plan-2024"
+    assert top(service, "2021年のプラン") == "plan-2021"
+
+
+def test_a_synonym_finds_the_article_but_the_word_itself_ranks_first(tmp_path):
+    root = tmp_path / "articles"
+    root.mkdir()
+    write_article(root, "checkup-short", "健診の予約", answer="健診は電話で予約できます。")
+    write_article(root, "checkup-long", "健康診断の予約", answer="健康診断は電話で予約できます。")
+    write_article(root, "other", "窓口の予約", answer="窓口は電話で予約できます。")
+    store = IndexStore(tmp_path / "index")
+    store.update(root)
+    service = SearchService(store)
+    assert [h.id for h in service.search("健康診断", per_page=5).hits] == [
+        "checkup-long", "checkup-short"]
+    assert [h.id for h in service.search("健診", per_page=5).hits] == [
+        "checkup-short", "checkup-long"]
+
+
+def test_only_kana_that_words_cannot_explain_is_searched_by_characters(service):
+    from kb.search import _character_terms, analyse_query
+
+    gen = service._generation()
+
+    def grams(query):
+        terms = analyse_query(gen.searcher.schema, query)
+        return _character_terms(gen.searcher.schema, gen.scorer, terms).get("ngram", [])
+
+    assert "パス" in grams("ぱすわーど わすれた")  # scraps: searched by characters
+    assert grams("けいたいを解約したい") == []  # 携帯, a word the index knows
+    assert grams("スマホがとてもおそいのですが") == []  # function words and grammar
