@@ -23,6 +23,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
+from kb import offsets
 from kb.analysis import morphemes, ngram_analyzer, reading_analyzer, word_analyzer
 from kb.articles import Article, Problem, load_all
 from kb.render import to_text
@@ -31,11 +32,15 @@ from kb.textnorm import fold_kana, normalize
 CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
-ANALYSIS_VERSION = "3"
+ANALYSIS_VERSION = "4"
 _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Below this many articles a second process costs more than it saves.
 _PARALLEL_MIN_ARTICLES = 400
+# The text fields whose words are highlighted in results; their character spans are stored.
+SPAN_FIELDS = ("title", "questions", "body")
+# One analyzer object for the word fields and their stored spans, so the two always agree.
+_WORDS = word_analyzer()
 
 
 class IndexMissing(Exception):
@@ -43,15 +48,16 @@ class IndexMissing(Exception):
 
 
 def schema() -> Schema:
-    words = word_analyzer()
+    # Ranking needs term weights only (no positions); highlighting reads the stored spans.
+    words = _WORDS
     return Schema(
         id=ID(stored=True, unique=True),
         path=STORED,
         digest=STORED,
-        title=TEXT(analyzer=words, stored=True, chars=True),
-        questions=TEXT(analyzer=words, stored=True, chars=True),
-        keywords=TEXT(analyzer=words),
-        body=TEXT(analyzer=words, stored=True, chars=True),
+        title=TEXT(analyzer=words, stored=True, phrase=False),
+        questions=TEXT(analyzer=words, stored=True, phrase=False),
+        keywords=TEXT(analyzer=words, phrase=False),
+        body=TEXT(analyzer=words, stored=True, phrase=False),
         reading=TEXT(analyzer=reading_analyzer(), phrase=False),
         ngram=TEXT(analyzer=ngram_analyzer(), phrase=False),
         category=ID(stored=True),
@@ -59,6 +65,7 @@ def schema() -> Schema:
         status=ID(stored=True),
         updated=STORED,
         suggest=STORED,
+        spans=STORED,
     )
 
 
@@ -71,14 +78,17 @@ def reading_of(text: str) -> str:
 def document(article: Article) -> dict:
     """The fields whoosh stores and indexes for one article."""
     lines = [article.title, *article.questions]
+    texts = {
+        "title": article.title,
+        "questions": "\n".join(article.questions),
+        "body": to_text(article.body),
+    }
     return {
         "id": article.id,
         "path": article.path,
         "digest": article.digest,
-        "title": article.title,
-        "questions": "\n".join(article.questions),
+        **texts,
         "keywords": " ".join([*article.tags, article.category]),
-        "body": to_text(article.body),
         "reading": "\n".join([*lines, *article.tags]),
         "ngram": "\n".join(lines),
         "category": article.category,
@@ -86,6 +96,7 @@ def document(article: Article) -> dict:
         "status": article.status,
         "updated": article.updated.isoformat() if article.updated else "",
         "suggest": [(line, fold_kana(normalize(line).text), reading_of(line)) for line in lines],
+        "spans": {name: offsets.encode(_WORDS, texts[name]) for name in SPAN_FIELDS},
     }
 
 

@@ -225,22 +225,6 @@ class Scorer:
         i = int(np.searchsorted(ids, docnum))
         return i < len(ids) and ids[i] == docnum
 
-    def characters(self, fieldname: str, text: str, docnum: int) -> list[tuple[int, int]]:
-        """Character spans of a term in one document, as stored at index time."""
-        btext = text.encode("utf-8")
-        for leaf, offset in self.leaves:
-            local = docnum - offset
-            if 0 <= local < leaf.doc_count_all():
-                try:
-                    matcher = leaf.postings(fieldname, btext)
-                except TermNotFound:
-                    return []
-                matcher.skip_to(local)
-                if matcher.is_active() and matcher.id() == local:
-                    return [(s, e) for _, s, e in matcher.value_as("characters")]
-                return []
-        return []
-
 
 def top_documents(scores: np.ndarray, mask: np.ndarray, start: int, count: int):
     """Doc numbers of ranks start..start+count among matching documents, and their total."""

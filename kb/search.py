@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from whoosh.query import Term
 
-from kb import snippets
+from kb import offsets, snippets
 from kb.analysis import kana_typed_runs
 from kb.index import IndexStore
 from kb.ranking import WORD_FIELDS, Scorer, top_documents
@@ -288,13 +288,11 @@ class SearchService:
     def _hit(self, gen: _Generation, docnum: int, terms: QueryTerms, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
         words = [w.text for w in terms.words]
+        stored_spans = fields.get("spans", {})
 
         def spans(fieldname: str) -> list[tuple[int, int]]:
-            return [
-                span
-                for w in words if gen.scorer.contains(fieldname, w, docnum)
-                for span in gen.scorer.characters(fieldname, w, docnum)
-            ]
+            encoded = stored_spans.get(fieldname, "")
+            return [span for w in words for span in offsets.spans(encoded, w)]
 
         body, title = fields.get("body", ""), fields.get("title", "")
         snippet = snippets.highlight(body, spans("body"))
