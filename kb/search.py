@@ -10,9 +10,11 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
+from whoosh.fields import Schema
 from whoosh.query import Term
 
 from kb import offsets, snippets
@@ -95,13 +97,29 @@ class QueryWord(NamedTuple):
 
 @dataclass
 class QueryTerms:
-    """What a query text analyses to, with a message when something was dropped."""
+    """What a query text analyses to, with a message when something was dropped.
 
+    Character and reading bigrams of the whole query are needed only when no word survived
+    analysis, so they are worked out on first use rather than for every query.
+    """
+
+    schema: Schema = field(repr=False)
+    text: str
     words: list[QueryWord]
-    grams: list[str]
-    readings: list[str]
     kana_runs: list[str] = field(default_factory=list)
     message: str | None = None
+
+    @cached_property
+    def grams(self) -> list[str]:
+        return self._bigrams("ngram")
+
+    @cached_property
+    def readings(self) -> list[str]:
+        return self._bigrams("reading")
+
+    def _bigrams(self, fieldname: str) -> list[str]:
+        tokens = self.schema[fieldname].analyzer(self.text, mode="query")
+        return _unique(t.text for t in tokens)[:MAX_GRAM_TERMS]
 
 
 def _unique(items):
@@ -128,11 +146,7 @@ def analyse_query(schema, text: str) -> QueryTerms:
         )
         for t in schema["body"].analyzer(text, mode="query") if t.text
     )[:MAX_WORD_TERMS]
-    grams = _unique(t.text for t in schema["ngram"].analyzer(text, mode="query"))[:MAX_GRAM_TERMS]
-    readings = _unique(t.text for t in schema["reading"].analyzer(text, mode="query"))
-    return QueryTerms(
-        words, grams, readings[:MAX_GRAM_TERMS], kana_typed_runs(text), message
-    )
+    return QueryTerms(schema, text, words, kana_typed_runs(text), message)
 
 
 class _Generation:
