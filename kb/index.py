@@ -14,6 +14,7 @@ into the current generation; whoosh's table of contents makes each commit atomic
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import shutil
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.writing import SegmentWriter
 
 from kb import offsets
 from kb.analysis import morphemes, ngram_analyzer, reading_analyzer, word_analyzer
@@ -37,6 +39,8 @@ _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Below this many articles a second process costs more than it saves.
 _PARALLEL_MIN_ARTICLES = 400
+# Memory for a writer's posting pool before it spills sorted runs to disk.
+_LIMIT_MB = 256
 # The text fields whose words are highlighted in results; their character spans are stored.
 SPAN_FIELDS = ("title", "questions", "body")
 # One analyzer object for the word fields and their stored spans, so the two always agree.
@@ -98,6 +102,36 @@ def document(article: Article) -> dict:
         "suggest": [(line, fold_kana(normalize(line).text), reading_of(line)) for line in lines],
         "spans": {name: offsets.encode(_WORDS, texts[name]) for name in SPAN_FIELDS},
     }
+
+
+def _write_segments(path: str, articles: list[Article], procs: int) -> list:
+    """Index the articles in ``procs`` worker processes, one contiguous run each.
+
+    Everything per article (markdown to text, analysis, readings for suggestions, stored
+    spans) happens in the workers; each writes one segment and the caller lists them, in
+    order, in the index's table of contents. Document numbers so follow the article order.
+    """
+    runs = [articles[i * len(articles) // procs : (i + 1) * len(articles) // procs]
+            for i in range(procs)]
+    with multiprocessing.Pool(procs) as pool:
+        return pool.map(_write_segment, [(path, run) for run in runs], chunksize=1)
+
+
+def _write_segment(job: tuple[str, list[Article]]):
+    """In a worker: write the articles into a new segment that no table of contents lists yet."""
+    path, articles = job
+    ix = whoosh_index.open_dir(path)
+    # Like whoosh.multiproc's workers: the parent's writer holds the lock and commits.
+    writer = SegmentWriter(ix, _lk=False, limitmb=_LIMIT_MB, compound=False)
+    try:
+        for article in articles:
+            writer.add_document(**document(article))
+        return writer._finalize_segment()
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        ix.close()
 
 
 @dataclass
@@ -167,16 +201,16 @@ class IndexStore:
         ix = whoosh_index.create_in(str(target), schema())
         (target / _VERSION_FILE).write_text(ANALYSIS_VERSION)
         procs = procs or os.cpu_count() or 1
-        if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
-            from whoosh.multiproc import MpWriter
-
-            writer = MpWriter(ix, procs=procs, batchsize=64, limitmb=256, compound=False)
-        else:
-            writer = ix.writer(limitmb=256, compound=False)
+        writer = ix.writer(limitmb=_LIMIT_MB, compound=False)
         try:
-            for article in articles:
-                writer.add_document(**document(article))
-            writer.commit(optimize=True)
+            if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
+                segments = _write_segments(str(target), articles, procs)
+                # The segments of the workers, in article order, are the whole index.
+                writer.commit(mergetype=lambda _writer, existing: existing + segments)
+            else:
+                for article in articles:
+                    writer.add_document(**document(article))
+                writer.commit(optimize=True)
         except BaseException:
             writer.cancel()
             shutil.rmtree(target, ignore_errors=True)
