@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.analysis import Token
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.writing import SegmentWriter
 
@@ -41,14 +42,41 @@ _GEN_PREFIX = "gen-"
 _PARALLEL_MIN_ARTICLES = 400
 # Memory for a writer's posting pool before it spills sorted runs to disk.
 _LIMIT_MB = 256
-# The text fields whose words are highlighted in results; their character spans are stored.
-SPAN_FIELDS = ("title", "questions", "body")
 # One analyzer object for the word fields and their stored spans, so the two always agree.
 _WORDS = word_analyzer()
 
 
 class IndexMissing(Exception):
     """No index has been built yet in this index root."""
+
+
+class AnalysedText:
+    """A text analysed once at index time: its word tokens feed its postings and its spans."""
+
+    __slots__ = ("text", "tokens")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = [
+            (t.text, t.boost, t.startchar, t.endchar) for t in _WORDS(text, chars=True, mode="index")
+        ]
+
+    def replay(self, value=None, **kwargs):
+        """An analyzer that yields the tokens again (one Token reused, as whoosh's own do)."""
+        token = Token(chars=True)
+        for token.text, token.boost, token.startchar, token.endchar in self.tokens:
+            yield token
+
+
+class WordField(TEXT):
+    """A TEXT field of words that also takes an :class:`AnalysedText` as its value."""
+
+    def index(self, value, **kwargs):
+        if not isinstance(value, AnalysedText):
+            return super().index(value, **kwargs)
+        kwargs["mode"] = "index"
+        values = self.format.word_values(value, value.replay, **kwargs)
+        return ((term.encode("utf-8"), freq, weight, encoded) for term, freq, weight, encoded in values)
 
 
 def schema() -> Schema:
@@ -58,10 +86,10 @@ def schema() -> Schema:
         id=ID(stored=True, unique=True),
         path=STORED,
         digest=STORED,
-        title=TEXT(analyzer=words, stored=True, phrase=False),
-        questions=TEXT(analyzer=words, stored=True, phrase=False),
-        keywords=TEXT(analyzer=words, phrase=False),
-        body=TEXT(analyzer=words, stored=True, phrase=False),
+        title=WordField(analyzer=words, stored=True, phrase=False),
+        questions=WordField(analyzer=words, stored=True, phrase=False),
+        keywords=WordField(analyzer=words, phrase=False),
+        body=WordField(analyzer=words, stored=True, phrase=False),
         reading=TEXT(analyzer=reading_analyzer(), phrase=False),
         ngram=TEXT(analyzer=ngram_analyzer(), phrase=False),
         category=ID(stored=True),
@@ -87,11 +115,14 @@ def document(article: Article) -> dict:
         "questions": "\n".join(article.questions),
         "body": to_text(article.body),
     }
+    # Analysed once for both the postings and the stored spans; whoosh stores the plain text.
+    analysed = {name: AnalysedText(text) for name, text in texts.items()}
     return {
         "id": article.id,
         "path": article.path,
         "digest": article.digest,
-        **texts,
+        **analysed,
+        **{f"_stored_{name}": text for name, text in texts.items()},
         "keywords": " ".join([*article.tags, article.category]),
         "reading": "\n".join([*lines, *article.tags]),
         "ngram": "\n".join(lines),
@@ -100,7 +131,7 @@ def document(article: Article) -> dict:
         "status": article.status,
         "updated": article.updated.isoformat() if article.updated else "",
         "suggest": [(line, fold_kana(normalize(line).text), reading_of(line)) for line in lines],
-        "spans": {name: offsets.encode(_WORDS, texts[name]) for name in SPAN_FIELDS},
+        "spans": {name: offsets.encode(a.replay, a.text) for name, a in analysed.items()},
     }
 
 
