@@ -40,6 +40,9 @@ _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Below this many articles a second process costs more than it saves.
 _PARALLEL_MIN_ARTICLES = 400
+# Each worker of a rebuild writes one segment, and a searcher opens every segment (about
+# 0.15 ms each), so a rebuild uses at most this many processes.
+_MAX_PROCS = 4
 # Memory for a writer's posting pool before it spills sorted runs to disk.
 _LIMIT_MB = 256
 # One analyzer object for the word fields and their stored spans, so the two always agree.
@@ -231,7 +234,7 @@ class IndexStore:
         target.mkdir()
         ix = whoosh_index.create_in(str(target), schema())
         (target / _VERSION_FILE).write_text(ANALYSIS_VERSION)
-        procs = procs or os.cpu_count() or 1
+        procs = min(procs or os.cpu_count() or 1, _MAX_PROCS)
         writer = ix.writer(limitmb=_LIMIT_MB, compound=False)
         try:
             if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
