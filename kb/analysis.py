@@ -163,7 +163,10 @@ def _analyse(text: str) -> list[Morph]:
         if not chunk.strip():
             continue
         for m in tokenizer.tokenize(chunk, split_mode.C):
-            out.append(_morph(m, offset, False))
+            morph = _morph(m, offset, False)
+            out.append(morph)
+            if morph.end - morph.start < 2:
+                continue  # a single character has no shorter units
             parts = m.split(split_mode.A)
             if len(parts) > 1:
                 out.extend(_morph(p, offset, True) for p in parts)

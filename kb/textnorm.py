@@ -54,7 +54,7 @@ def _is_kana(ch: str) -> bool:
 def _needs_slow_path(text: str, nfkc: str) -> bool:
     if len(nfkc) != len(text):
         return True
-    for ch in text:
+    for ch in set(text):
         if ch in _COMBINING_KANA or unicodedata.combining(ch) or "\u1100" <= ch <= "\u11ff":
             return True
     return False
