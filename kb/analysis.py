@@ -205,6 +205,8 @@ def _normalized(value: str) -> NormalizedText:
 
 
 def _new_token(positions, chars, removestops, mode, kwargs) -> Token:
+    # Like whoosh's own tokenizers, each call yields one Token object over and over, updated
+    # for every token: consumers read it as it comes (or keep ``token.copy()``).
     return Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
 
 
@@ -232,10 +234,10 @@ class SudachiTokenizer(Tokenizer):
     ):
         norm = _normalized(value)
         pos = start_pos - 1
+        t = _new_token(positions, chars, removestops, mode, kwargs)
         for m in morphemes(norm.text):
             if not m.subunit:
                 pos += 1
-            t = _new_token(positions, chars, removestops, mode, kwargs)
             t.text = m.normalized.lower()
             t.surface = m.surface
             t.reading = m.reading
@@ -353,13 +355,13 @@ class CharBigramTokenizer(Tokenizer):
 
 def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos):
     pos = start_pos
+    t = _new_token(positions, chars, removestops, mode, kwargs)
     for run in runs:
         if len(run) == 1:
             grams = [run] if not run.isascii() else []
         else:
             grams = [run[i : i + 2] for i in range(len(run) - 1)]
         for gram in grams:
-            t = _new_token(positions, chars, removestops, mode, kwargs)
             t.text = gram
             t.boost = 1.0
             if positions:
