@@ -23,7 +23,8 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.columns import CompressedBytesColumn, PickleColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.writing import SegmentWriter
 
 from kb import offsets
@@ -35,7 +36,7 @@ from kb.textnorm import fold_kana, normalize
 CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
-ANALYSIS_VERSION = "4"
+ANALYSIS_VERSION = "5"
 _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Below this many articles a second process costs more than it saves.
@@ -100,7 +101,9 @@ def schema() -> Schema:
         status=ID(stored=True),
         updated=STORED,
         suggest=STORED,
-        spans=STORED,
+        # A column, not a stored field: a hit reads its spans without loading them for
+        # every other use of the stored fields, and the stored fields without the spans.
+        spans=COLUMN(PickleColumn(CompressedBytesColumn())),
     )
 
 

@@ -165,6 +165,7 @@ class _Generation:
         self._categories = None
         self._suggestions = None
         self._corrector = None
+        self._spans = None
 
     def mask(self, fieldname: str, value: str) -> np.ndarray:
         """Documents whose ``fieldname`` holds ``value``, as a boolean array."""
@@ -189,6 +190,13 @@ class _Generation:
         for docnum, fields in self.searcher.iter_docs():
             if published[docnum]:
                 yield fields
+
+    @property
+    def spans(self):
+        """Per document: the encoded word spans of its text fields (see kb.offsets)."""
+        if self._spans is None:
+            self._spans = self.searcher.reader().column_reader("spans", translate=False)
+        return self._spans
 
     @property
     def categories(self) -> list[tuple[str, int]]:
@@ -302,7 +310,7 @@ class SearchService:
     def _hit(self, gen: _Generation, docnum: int, terms: QueryTerms, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
         words = [w.text for w in terms.words]
-        stored_spans = fields.get("spans", {})
+        stored_spans = gen.spans[docnum]
 
         def spans(fieldname: str) -> list[tuple[int, int]]:
             encoded = stored_spans.get(fieldname, "")

@@ -59,3 +59,11 @@ def test_snippets_follow_incremental_updates(tmp_path, monkeypatch):
     hit = service.search("住所 変更").hits[0]
     assert hit.id == "b-move"
     assert "<mark>住所</mark>を<mark>変更</mark>して" in hit.snippet_html
+
+    # Enough updates for whoosh to merge segments, which copies the spans along.
+    for i in range(6):
+        lead = "前置き" * i
+        write_article(root, "a-cancel", "解約の手続き", answer=f"{lead}、{i}回目の解約です。")
+        store.update(root)
+        assert f"{i}回目の<mark>解約</mark>です" in service.search("解約").hits[0].snippet_html
+    assert "<mark>住所</mark>を<mark>変更</mark>して" in service.search("住所 変更").hits[0].snippet_html
