@@ -44,8 +44,9 @@ _PARALLEL_MIN_ARTICLES = 400
 # Each worker of a rebuild writes one segment, and a searcher opens every segment (about
 # 0.15 ms each), so a rebuild uses at most this many processes.
 _MAX_PROCS = 4
-# Memory for a writer's posting pool before it spills sorted runs to disk.
-_LIMIT_MB = 256
+# Memory for a writer's posting pool before it spills sorted runs to disk and later merges
+# them back (measured: 8 % more CPU for a worker of a 10,000-article rebuild at 256 MB).
+_LIMIT_MB = 512
 # One analyzer object for the word fields and their stored spans, so the two always agree.
 _WORDS = word_analyzer()
 
