@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 WORD_FIELDS = ("title", "questions", "keywords", "body")
@@ -148,6 +149,10 @@ class Scorer:
                 matcher = leaf.postings(fieldname, btext)
             except TermNotFound:
                 continue
+            if isinstance(matcher, FilterMatcher):
+                # whoosh hides a segment's deleted documents behind a filter, which would
+                # force the slow posting-by-posting read; they are masked out below instead.
+                matcher = matcher.child
             leaf_ids, leaf_weights = _leaf_arrays(matcher)
             ids.append(leaf_ids + offset)
             weights.append(leaf_weights)

@@ -65,5 +65,7 @@ def test_snippets_follow_incremental_updates(tmp_path, monkeypatch):
         lead = "前置き" * i
         write_article(root, "a-cancel", "解約の手続き", answer=f"{lead}、{i}回目の解約です。")
         store.update(root)
-        assert f"{i}回目の<mark>解約</mark>です" in service.search("解約").hits[0].snippet_html
+        hits = service.search("解約").hits
+        assert [h.id for h in hits] == ["a-cancel"]  # the replaced versions are gone
+        assert f"{i}回目の<mark>解約</mark>です" in hits[0].snippet_html
     assert "<mark>住所</mark>を<mark>変更</mark>して" in service.search("住所 変更").hits[0].snippet_html
