@@ -1,9 +1,9 @@
-"""Character spans of every word of a text, worked out at index time and stored with the document.
+"""Character spans of every word of a text, worked out at index time and kept in the index.
 
 Snippets highlight the query's words in a hit's title, questions and body. Finding where a
 word occurs by walking the index's postings costs milliseconds per hit; re-analysing the stored
 text per request costs more. Instead, each text field's spans are encoded when the document is
-indexed, as one compact string stored with the document::
+indexed, as one compact string (kept in the index's per-document ``spans`` column)::
 
     \\x1e term \\x1f start end start end … \\x1e term \\x1f … \\x1e
 
