@@ -15,7 +15,6 @@ from typing import NamedTuple
 
 import numpy as np
 from whoosh.fields import Schema
-from whoosh.query import Term
 
 from kb import offsets, snippets
 from kb.analysis import kana_typed_runs
@@ -173,9 +172,7 @@ class _Generation:
         mask = self._masks.get(key)
         if mask is None:
             mask = np.zeros(self.scorer.doc_count, dtype=bool)
-            docs = list(Term(fieldname, value).docs(self.searcher))
-            mask[docs] = True
-            mask &= self.scorer.live
+            mask[self.scorer.postings(fieldname, value).ids] = True  # live documents only
             if len(self._masks) > 256:
                 self._masks.clear()
             self._masks[key] = mask
@@ -221,13 +218,17 @@ class _Generation:
     @property
     def corrector(self) -> KatakanaCorrector:
         if self._corrector is None:
-            reader = self.searcher.reader()
             vocabulary: dict[str, int] = {}
             for fieldname in WORD_FIELDS:
-                for term, info in reader.iter_field(fieldname):
+                # Segment by segment: whoosh's merged view looks every term up in each segment.
+                frequencies: dict[bytes, int] = {}
+                for leaf, _ in self.scorer.leaves:
+                    for term, info in leaf.iter_field(fieldname):
+                        frequencies[term] = frequencies.get(term, 0) + info.doc_frequency()
+                for term in sorted(frequencies):  # the merged view's order
                     word = term.decode("utf-8") if isinstance(term, bytes) else term
                     if is_katakana_word(word):
-                        vocabulary[word] = vocabulary.get(word, 0) + info.doc_frequency()
+                        vocabulary[word] = vocabulary.get(word, 0) + frequencies[term]
             self._corrector = KatakanaCorrector(vocabulary)
         return self._corrector
 
