@@ -136,24 +136,23 @@ _POS: dict[int, tuple[str, str]] = {}
 
 
 def _pos(m) -> tuple[str, str]:
-    pos_id = m.part_of_speech_id()
-    pos = _POS.get(pos_id)
-    if pos is None:
-        full = m.part_of_speech()
-        pos = _POS[pos_id] = (full[0], full[1])
+    full = m.part_of_speech()
+    pos = _POS[m.part_of_speech_id()] = (full[0], full[1])
     return pos
 
 
-def _morph(m, offset: int, subunit: bool) -> Morph:
-    return Morph(
-        offset + m.begin(),
-        offset + m.end(),
-        m.surface(),
-        m.normalized_form(),
-        m.reading_form(),
-        _pos(m),
-        subunit,
-    )
+_new_morph = tuple.__new__  # Morph(...) without the NamedTuple's Python-level __new__
+
+
+def _morph(m, chunk: str, offset: int, subunit: bool) -> Morph:
+    """One morpheme of ``chunk`` (which starts at ``offset``); every text is split into
+    a thousand or more of these, so this avoids every avoidable call."""
+    begin, end = m.begin(), m.end()
+    pos = _POS.get(m.part_of_speech_id()) or _pos(m)
+    return _new_morph(Morph, (
+        offset + begin, offset + end, chunk[begin:end],  # the surface, as Sudachi defines it
+        m.normalized_form(), m.reading_form(), pos, subunit,
+    ))
 
 
 def _analyse(text: str) -> list[Morph]:
@@ -163,13 +162,13 @@ def _analyse(text: str) -> list[Morph]:
         if not chunk.strip():
             continue
         for m in tokenizer.tokenize(chunk, split_mode.C):
-            morph = _morph(m, offset, False)
+            morph = _morph(m, chunk, offset, False)
             out.append(morph)
             if morph.end - morph.start < 2:
                 continue  # a single character has no shorter units
             parts = m.split(split_mode.A)
             if len(parts) > 1:
-                out.extend(_morph(p, offset, True) for p in parts)
+                out.extend(_morph(p, chunk, offset, True) for p in parts)
     return out
 
 
