@@ -94,6 +94,10 @@ def measure(count: int) -> dict:
             "index_seconds": round(report.seconds, 1),
             "index_articles_per_s": round(count / report.seconds),
             "index_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            # The largest worker process of the rebuild (or of any earlier child).
+            "index_worker_peak_mb": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            ),
         }
         out = subprocess.run(
             [sys.executable, __file__, "--search-phase", str(Path(tmp) / "index")],

@@ -137,19 +137,30 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
         yield offset, buf
 
 
-def _morph(m, offset: int, subunit: bool) -> Morph:
-    pos = m.part_of_speech()
-    return Morph(
-        offset + m.begin(),
-        offset + m.end(),
-        m.surface(),
-        m.normalized_form(),
-        m.reading_form(),
-        (pos[0], pos[1]),
-        subunit,
-        tuple(m.synonym_group_ids()),
-        pos[4],
-    )
+# What the filters need of a part of speech, by Sudachi's POS id: the (first, second) levels
+# and the conjugation type. Cheaper than building the full tuple for every morpheme.
+_POS: dict[int, tuple[tuple[str, str], str]] = {}
+
+
+def _pos(m) -> tuple[tuple[str, str], str]:
+    full = m.part_of_speech()
+    pos = _POS[m.part_of_speech_id()] = ((full[0], full[1]), full[4])
+    return pos
+
+
+_new_morph = tuple.__new__  # Morph(...) without the NamedTuple's Python-level __new__
+
+
+def _morph(m, chunk: str, offset: int, subunit: bool) -> Morph:
+    """One morpheme of ``chunk`` (which starts at ``offset``); every text is split into
+    a thousand or more of these, so this avoids every avoidable call."""
+    begin, end = m.begin(), m.end()
+    pos, conjugation = _POS.get(m.part_of_speech_id()) or _pos(m)
+    return _new_morph(Morph, (
+        offset + begin, offset + end, chunk[begin:end],  # the surface, as Sudachi defines it
+        m.normalized_form(), m.reading_form(), pos, subunit,
+        tuple(m.synonym_group_ids()), conjugation,
+    ))
 
 
 def _analyse(text: str) -> list[Morph]:
@@ -159,10 +170,13 @@ def _analyse(text: str) -> list[Morph]:
         if not chunk.strip():
             continue
         for m in tokenizer.tokenize(chunk, split_mode.C):
-            out.append(_morph(m, offset, False))
+            morph = _morph(m, chunk, offset, False)
+            out.append(morph)
+            if morph.end - morph.start < 2:
+                continue  # a single character has no shorter units
             parts = m.split(split_mode.A)
             if len(parts) > 1:
-                out.extend(_morph(p, offset, True) for p in parts)
+                out.extend(_morph(p, chunk, offset, True) for p in parts)
     return out
 
 
@@ -198,6 +212,8 @@ def _normalized(value: str) -> NormalizedText:
 
 
 def _new_token(positions, chars, removestops, mode, kwargs) -> Token:
+    # Like whoosh's own tokenizers, each call yields one Token object over and over, updated
+    # for every token: consumers read it as it comes (or keep ``token.copy()``).
     return Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
 
 
@@ -225,10 +241,10 @@ class SudachiTokenizer(Tokenizer):
     ):
         norm = _normalized(value)
         pos = start_pos - 1
+        t = _new_token(positions, chars, removestops, mode, kwargs)
         for m in morphemes(norm.text):
             if not m.subunit:
                 pos += 1
-            t = _new_token(positions, chars, removestops, mode, kwargs)
             t.text = m.normalized.lower()
             t.surface = m.surface
             t.reading = m.reading
@@ -423,13 +439,13 @@ class SynonymFilter(Filter):
 
 def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos):
     pos = start_pos
+    t = _new_token(positions, chars, removestops, mode, kwargs)
     for run in runs:
         if len(run) == 1:
             grams = [run] if not run.isascii() else []
         else:
             grams = [run[i : i + 2] for i in range(len(run) - 1)]
         for gram in grams:
-            t = _new_token(positions, chars, removestops, mode, kwargs)
             t.text = gram
             t.boost = 1.0
             if positions:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import gc
+import multiprocessing
 import os
 import shutil
 import time
@@ -24,8 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.analysis import Token
+from whoosh.columns import CompressedBytesColumn, PickleColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.writing import SegmentWriter
 
+from kb import offsets
 from kb.analysis import morphemes, ngram_analyzer, reading_analyzer, word_analyzer
 from kb.articles import Article, Problem, load_all
 from kb.render import to_text
@@ -34,29 +40,67 @@ from kb.textnorm import fold_kana, normalize
 CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
-ANALYSIS_VERSION = "7"
+ANALYSIS_VERSION = "8"
 _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Held by whoever writes the index (rebuild, update, apply), across processes.
 _WRITE_LOCK = ".write.lock"
 # Below this many articles a second process costs more than it saves.
 _PARALLEL_MIN_ARTICLES = 400
+# Each worker of a rebuild writes one segment, and a searcher opens every segment (about
+# 0.15 ms each), so a rebuild uses at most this many processes.
+_MAX_PROCS = 4
+# Memory for a writer's posting pool before it spills sorted runs to disk and later merges
+# them back (measured: 8 % more CPU for a worker of a 10,000-article rebuild at 256 MB).
+_LIMIT_MB = 512
+# One analyzer object for the word fields and their stored spans, so the two always agree.
+_WORDS = word_analyzer()
 
 
 class IndexMissing(Exception):
     """No index has been built yet in this index root."""
 
 
+class AnalysedText:
+    """A text analysed once at index time: its word tokens feed its postings and its spans."""
+
+    __slots__ = ("text", "tokens")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = [
+            (t.text, t.boost, t.startchar, t.endchar) for t in _WORDS(text, chars=True, mode="index")
+        ]
+
+    def replay(self, value=None, **kwargs):
+        """An analyzer that yields the tokens again (one Token reused, as whoosh's own do)."""
+        token = Token(chars=True)
+        for token.text, token.boost, token.startchar, token.endchar in self.tokens:
+            yield token
+
+
+class WordField(TEXT):
+    """A TEXT field of words that also takes an :class:`AnalysedText` as its value."""
+
+    def index(self, value, **kwargs):
+        if not isinstance(value, AnalysedText):
+            return super().index(value, **kwargs)
+        kwargs["mode"] = "index"
+        values = self.format.word_values(value, value.replay, **kwargs)
+        return ((term.encode("utf-8"), freq, weight, encoded) for term, freq, weight, encoded in values)
+
+
 def schema() -> Schema:
-    words = word_analyzer()
+    # Ranking needs term weights only (no positions); highlighting reads the stored spans.
+    words = _WORDS
     return Schema(
         id=ID(stored=True, unique=True),
         path=STORED,
         digest=STORED,
-        title=TEXT(analyzer=words, stored=True, chars=True),
-        questions=TEXT(analyzer=words, stored=True, chars=True),
-        keywords=TEXT(analyzer=words),
-        body=TEXT(analyzer=words, stored=True, chars=True),
+        title=WordField(analyzer=words, stored=True, phrase=False),
+        questions=WordField(analyzer=words, stored=True, phrase=False),
+        keywords=WordField(analyzer=words, phrase=False),
+        body=WordField(analyzer=words, stored=True, phrase=False),
         reading=TEXT(analyzer=reading_analyzer(), phrase=False),
         ngram=TEXT(analyzer=ngram_analyzer(), phrase=False),
         category=ID(stored=True),
@@ -64,6 +108,9 @@ def schema() -> Schema:
         status=ID(stored=True),
         updated=STORED,
         suggest=STORED,
+        # A column, not a stored field: a hit reads its spans without loading them for
+        # every other use of the stored fields, and the stored fields without the spans.
+        spans=COLUMN(PickleColumn(CompressedBytesColumn())),
     )
 
 
@@ -76,14 +123,20 @@ def reading_of(text: str) -> str:
 def document(article: Article) -> dict:
     """The fields whoosh stores and indexes for one article."""
     lines = [article.title, *article.questions]
+    texts = {
+        "title": article.title,
+        "questions": "\n".join(article.questions),
+        "body": to_text(article.body),
+    }
+    # Analysed once for both the postings and the stored spans; whoosh stores the plain text.
+    analysed = {name: AnalysedText(text) for name, text in texts.items()}
     return {
         "id": article.id,
         "path": article.path,
         "digest": article.digest,
-        "title": article.title,
-        "questions": "\n".join(article.questions),
+        **analysed,
+        **{f"_stored_{name}": text for name, text in texts.items()},
         "keywords": " ".join([*article.tags, article.category]),
-        "body": to_text(article.body),
         "reading": "\n".join([*lines, *article.tags]),
         "ngram": "\n".join(lines),
         "category": article.category,
@@ -91,7 +144,42 @@ def document(article: Article) -> dict:
         "status": article.status,
         "updated": article.updated.isoformat() if article.updated else "",
         "suggest": [(line, fold_kana(normalize(line).text), reading_of(line)) for line in lines],
+        "spans": {name: offsets.encode(a.replay, a.text) for name, a in analysed.items()},
     }
+
+
+def _write_segments(path: str, articles: list[Article], procs: int) -> list:
+    """Index the articles in ``procs`` worker processes, one contiguous run each.
+
+    Everything per article (markdown to text, analysis, readings for suggestions, stored
+    spans) happens in the workers; each writes one segment and the caller lists them, in
+    order, in the index's table of contents. Document numbers so follow the article order.
+    """
+    runs = [articles[i * len(articles) // procs : (i + 1) * len(articles) // procs]
+            for i in range(procs)]
+    with multiprocessing.Pool(procs) as pool:
+        return pool.map(_write_segment, [(path, run) for run in runs], chunksize=1)
+
+
+def _write_segment(job: tuple[str, list[Article]]):
+    """In a worker: write the articles into a new segment that no table of contents lists yet."""
+    path, articles = job
+    ix = whoosh_index.open_dir(path)
+    # Like whoosh.multiproc's workers: the parent's writer holds the lock and commits.
+    writer = SegmentWriter(ix, _lk=False, limitmb=_LIMIT_MB, compound=False)
+    # The writer piles up millions of postings and frees nothing before the segment is
+    # written; the cycle collector would only walk them over and over (5-10 % of the time).
+    gc.disable()
+    try:
+        for article in articles:
+            writer.add_document(**document(article))
+        return writer._finalize_segment()
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        gc.enable()
+        ix.close()
 
 
 @dataclass
@@ -191,17 +279,17 @@ class IndexStore:
         target.mkdir()
         ix = whoosh_index.create_in(str(target), schema())
         (target / _VERSION_FILE).write_text(ANALYSIS_VERSION)
-        procs = procs or os.cpu_count() or 1
-        if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
-            from whoosh.multiproc import MpWriter
-
-            writer = MpWriter(ix, procs=procs, batchsize=64, limitmb=256, compound=False)
-        else:
-            writer = ix.writer(limitmb=256, compound=False)
+        procs = min(procs or os.cpu_count() or 1, _MAX_PROCS)
+        writer = ix.writer(limitmb=_LIMIT_MB, compound=False)
         try:
-            for article in articles:
-                writer.add_document(**document(article))
-            writer.commit(optimize=True)
+            if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
+                segments = _write_segments(str(target), articles, procs)
+                # The segments of the workers, in article order, are the whole index.
+                writer.commit(mergetype=lambda _writer, existing: existing + segments)
+            else:
+                for article in articles:
+                    writer.add_document(**document(article))
+                writer.commit(optimize=True)
         except BaseException:
             writer.cancel()
             shutil.rmtree(target, ignore_errors=True)

@@ -24,7 +24,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
 
 WORD_FIELDS = ("title", "questions", "keywords", "body")
 GRAM_FIELDS = ("ngram", "reading")
@@ -95,6 +98,27 @@ def _leaf_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(weights)
 
 
+# whoosh keeps a field's length in a document as one byte on a log scale; this table turns
+# the bytes back into lengths (exactly as IndexReader.doc_field_length does).
+_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+
+
+def _leaf_lengths(leaf, fieldname: str, n: int) -> np.ndarray:
+    """A field's length in each of a segment's ``n`` documents, all read at once."""
+    perdoc = getattr(leaf, "_perdoc", None)
+    name = _lenfield(fieldname)
+    if isinstance(perdoc, W3PerDocReader):
+        if not perdoc.has_column(name):
+            return np.zeros(n, dtype=np.float32)
+        column = perdoc.column_reader(name, LENGTHS_COLUMN)
+        codes = np.zeros(n, dtype=np.uint8)
+        raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+        codes[: len(raw)] = raw[:n]
+        return _BYTE_LENGTHS[codes]
+    # any other codec: the public, slower way
+    return np.array([leaf.doc_field_length(i, fieldname, 0) or 0 for i in range(n)])
+
+
 def _walk(matcher):
     while matcher.is_active():
         yield
@@ -111,8 +135,11 @@ class Scorer:
         self.weights = weights
         self.leaves = list(reader.leaf_readers())
         self.doc_count = reader.doc_count_all()
-        self.live = np.zeros(self.doc_count, dtype=bool)
-        self.live[list(reader.all_doc_ids())] = True
+        self.live = np.ones(self.doc_count, dtype=bool)
+        for leaf, offset in self.leaves:
+            if leaf.has_deletions():
+                self.live[offset : offset + leaf.doc_count_all()] = False
+                self.live[[offset + d for d in leaf.all_doc_ids()]] = True
         self.live_count = int(self.live.sum())
         self._norms: dict[tuple[str, float], np.ndarray] = {}
         self._cache: OrderedDict = OrderedDict()
@@ -123,17 +150,11 @@ class Scorer:
     # -- data read once per generation -------------------------------------------------------
 
     def _lengths(self, fieldname: str) -> np.ndarray:
+        """The field's length in every document (deleted ones are masked out by the caller)."""
         lengths = np.zeros(self.doc_count, dtype=np.float32)
         for leaf, offset in self.leaves:
             n = leaf.doc_count_all()
-            if not leaf.has_deletions() and n:
-                lengths[offset : offset + n] = [
-                    leaf.doc_field_length(i, fieldname, 0) or 0 for i in range(n)
-                ]
-            else:
-                for i in range(n):
-                    if not leaf.is_deleted(i):
-                        lengths[offset + i] = leaf.doc_field_length(i, fieldname, 0) or 0
+            lengths[offset : offset + n] = _leaf_lengths(leaf, fieldname, n)
         return lengths
 
     def norm(self, fieldname: str, b: float) -> np.ndarray:
@@ -161,6 +182,10 @@ class Scorer:
                 matcher = leaf.postings(fieldname, btext)
             except TermNotFound:
                 continue
+            if isinstance(matcher, FilterMatcher):
+                # whoosh hides a segment's deleted documents behind a filter, which would
+                # force the slow posting-by-posting read; they are masked out below instead.
+                matcher = matcher.child
             leaf_ids, leaf_weights = _leaf_arrays(matcher)
             ids.append(leaf_ids + offset)
             weights.append(leaf_weights)
@@ -268,22 +293,6 @@ class Scorer:
         ids = self.postings(fieldname, text).ids
         i = int(np.searchsorted(ids, docnum))
         return i < len(ids) and ids[i] == docnum
-
-    def characters(self, fieldname: str, text: str, docnum: int) -> list[tuple[int, int]]:
-        """Character spans of a term in one document, as stored at index time."""
-        btext = text.encode("utf-8")
-        for leaf, offset in self.leaves:
-            local = docnum - offset
-            if 0 <= local < leaf.doc_count_all():
-                try:
-                    matcher = leaf.postings(fieldname, btext)
-                except TermNotFound:
-                    return []
-                matcher.skip_to(local)
-                if matcher.is_active() and matcher.id() == local:
-                    return [(s, e) for _, s, e in matcher.value_as("characters")]
-                return []
-        return []
 
 
 def top_documents(scores: np.ndarray, mask: np.ndarray, start: int, count: int):

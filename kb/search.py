@@ -10,12 +10,13 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
-from whoosh.query import Term
+from whoosh.fields import Schema
 
-from kb import snippets
+from kb import offsets, snippets
 from kb.analysis import kana_typed_runs, words_explain_run
 from kb.index import IndexStore
 from kb.ranking import WORD_FIELDS, Scorer, top_documents
@@ -96,13 +97,29 @@ class QueryWord(NamedTuple):
 
 @dataclass
 class QueryTerms:
-    """What a query text analyses to, with a message when something was dropped."""
+    """What a query text analyses to, with a message when something was dropped.
 
+    Character and reading bigrams of the whole query are needed only when no word survived
+    analysis, so they are worked out on first use rather than for every query.
+    """
+
+    schema: Schema = field(repr=False)
+    text: str
     words: list[QueryWord]
-    grams: list[str]
-    readings: list[str]
     kana_runs: list[str] = field(default_factory=list)
     message: str | None = None
+
+    @cached_property
+    def grams(self) -> list[str]:
+        return self._bigrams("ngram")
+
+    @cached_property
+    def readings(self) -> list[str]:
+        return self._bigrams("reading")
+
+    def _bigrams(self, fieldname: str) -> list[str]:
+        tokens = self.schema[fieldname].analyzer(self.text, mode="query")
+        return _unique(t.text for t in tokens)[:MAX_GRAM_TERMS]
 
 
 def _unique(items):
@@ -130,11 +147,7 @@ def analyse_query(schema, text: str) -> QueryTerms:
         )
         for t in schema["body"].analyzer(text, mode="query") if t.text
     )[:MAX_WORD_TERMS]
-    grams = _unique(t.text for t in schema["ngram"].analyzer(text, mode="query"))[:MAX_GRAM_TERMS]
-    readings = _unique(t.text for t in schema["reading"].analyzer(text, mode="query"))
-    return QueryTerms(
-        words, grams, readings[:MAX_GRAM_TERMS], kana_typed_runs(text), message
-    )
+    return QueryTerms(schema, text, words, kana_typed_runs(text), message)
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,7 @@ class _Generation:
         self._recent = None
         self._suggestions = None
         self._corrector = None
+        self._spans = None
 
     def mask(self, fieldname: str, value: str) -> np.ndarray:
         """Documents whose ``fieldname`` holds ``value``, as a boolean array."""
@@ -169,9 +183,7 @@ class _Generation:
         mask = self._masks.get(key)
         if mask is None:
             mask = np.zeros(self.scorer.doc_count, dtype=bool)
-            docs = list(Term(fieldname, value).docs(self.searcher))
-            mask[docs] = True
-            mask &= self.scorer.live
+            mask[self.scorer.postings(fieldname, value).ids] = True  # live documents only
             if len(self._masks) > 256:
                 self._masks.clear()
             self._masks[key] = mask
@@ -186,6 +198,13 @@ class _Generation:
         for docnum, fields in self.searcher.iter_docs():
             if published[docnum]:
                 yield fields
+
+    @property
+    def spans(self):
+        """Per document: the encoded word spans of its text fields (see kb.offsets)."""
+        if self._spans is None:
+            self._spans = self.searcher.reader().column_reader("spans", translate=False)
+        return self._spans
 
     @property
     def categories(self) -> list[tuple[str, int]]:
@@ -221,13 +240,17 @@ class _Generation:
     @property
     def corrector(self) -> KatakanaCorrector:
         if self._corrector is None:
-            reader = self.searcher.reader()
             vocabulary: dict[str, int] = {}
             for fieldname in WORD_FIELDS:
-                for term, info in reader.iter_field(fieldname):
+                # Segment by segment: whoosh's merged view looks every term up in each segment.
+                frequencies: dict[bytes, int] = {}
+                for leaf, _ in self.scorer.leaves:
+                    for term, info in leaf.iter_field(fieldname):
+                        frequencies[term] = frequencies.get(term, 0) + info.doc_frequency()
+                for term in sorted(frequencies):  # the merged view's order
                     word = term.decode("utf-8") if isinstance(term, bytes) else term
                     if is_katakana_word(word):
-                        vocabulary[word] = vocabulary.get(word, 0) + info.doc_frequency()
+                        vocabulary[word] = vocabulary.get(word, 0) + frequencies[term]
             self._corrector = KatakanaCorrector(vocabulary)
         return self._corrector
 
@@ -318,13 +341,11 @@ class SearchService:
     def _hit(self, gen: _Generation, docnum: int, terms: QueryTerms, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
         words = [w.text for w in terms.words]
+        stored_spans = gen.spans[docnum]
 
         def spans(fieldname: str) -> list[tuple[int, int]]:
-            return [
-                span
-                for w in words if gen.scorer.contains(fieldname, w, docnum)
-                for span in gen.scorer.characters(fieldname, w, docnum)
-            ]
+            encoded = stored_spans.get(fieldname, "")
+            return [span for w in words for span in offsets.spans(encoded, w)]
 
         body, title = fields.get("body", ""), fields.get("title", "")
         snippet = snippets.highlight(body, spans("body"))

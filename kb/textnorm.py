@@ -21,6 +21,9 @@ _COMBINING_KANA = frozenset("\u3099\u309a\uff9e\uff9f")
 _MARKER = re.compile(r"[<＜][改][>＞]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ud800-\udfff]")
 
+# Every character _fix_marks may replace.
+_MARKS = _DASHES | frozenset("ゝヽゞヾ\t\r")
+
 _HIRA_START, _HIRA_END = 0x3041, 0x3096
 _KATA_OFFSET = 0x60
 
@@ -51,7 +54,7 @@ def _is_kana(ch: str) -> bool:
 def _needs_slow_path(text: str, nfkc: str) -> bool:
     if len(nfkc) != len(text):
         return True
-    for ch in text:
+    for ch in set(text):
         if ch in _COMBINING_KANA or unicodedata.combining(ch) or "\u1100" <= ch <= "\u11ff":
             return True
     return False
@@ -70,6 +73,8 @@ def _clusters(text: str):
 
 def _fix_marks(chars: list[str]) -> None:
     """Long-vowel dashes after kana, and kana iteration marks, in place (length-preserving)."""
+    if _MARKS.isdisjoint(chars):
+        return
     prev = ""
     for i, ch in enumerate(chars):
         if ch in _DASHES and prev and (_is_kana(prev) or prev == _LONG_VOWEL):
@@ -112,11 +117,12 @@ def normalize(text: str) -> NormalizedText:
     return NormalizedText("".join(chars), starts, ends)
 
 
+_FOLD_KANA = {code: code + _KATA_OFFSET for code in range(_HIRA_START, _HIRA_END + 1)}
+
+
 def fold_kana(text: str) -> str:
     """Hiragana to katakana, so that a word typed in either kana matches."""
-    return "".join(
-        chr(ord(c) + _KATA_OFFSET) if _HIRA_START <= ord(c) <= _HIRA_END else c for c in text
-    )
+    return text.translate(_FOLD_KANA)
 
 
 def normalize_query_text(text: str) -> str:

@@ -1,0 +1,71 @@
+"""Highlighting: the spans stored at index time mark exactly the words of the query."""
+
+import re
+
+from kb import offsets
+from kb.analysis import word_analyzer
+from kb.index import IndexStore
+from kb.search import SearchService
+
+from .helpers import write_article
+
+
+def marked(html: str) -> list[str]:
+    return re.findall(r"<mark>(.*?)</mark>", html)
+
+
+def test_stored_spans_find_each_word_and_nothing_else():
+    text = "設定の再設定と設定変更。設定"
+    encoded = offsets.encode(word_analyzer(), text)
+    assert [text[s:e] for s, e in offsets.spans(encoded, "再設定")] == ["再設定"]
+    # 設定 is a word of its own and a short unit of 再設定 and 設定変更
+    found = [(s, text[s:e]) for s, e in offsets.spans(encoded, "設定")]
+    assert (0, "設定") in found and (len(text) - 2, "設定") in found
+    assert offsets.spans(encoded, "定") == []
+    assert offsets.spans(encoded, "存在しない語") == []
+    assert offsets.encode(word_analyzer(), "") == ""
+    assert offsets.spans("", "設定") == []
+
+
+def test_snippets_mark_the_original_characters_of_the_query_words(tmp_path):
+    root = tmp_path / "articles"
+    root.mkdir()
+    answer = "まず本人確認をして、ﾊﾟｽﾜｰﾄﾞの再設定メールを送ります。"
+    write_article(root, "password", "ﾊﾟｽﾜｰﾄﾞを忘れた", answer=answer)
+    service = SearchService(IndexStore(tmp_path / "index"))
+    service.store.update(root)
+    hit = service.search("パスワード 再設定").hits[0]
+    assert marked(hit.title_html) == ["ﾊﾟｽﾜｰﾄﾞ"]
+    assert "<mark>ﾊﾟｽﾜｰﾄﾞ</mark>の<mark>再設定</mark>メール" in hit.snippet_html
+
+
+def test_snippets_follow_incremental_updates(tmp_path, monkeypatch):
+    monkeypatch.setattr("kb.search.REFRESH_INTERVAL", 0.0)
+    root = tmp_path / "articles"
+    root.mkdir()
+    write_article(root, "a-cancel", "解約の手続き", answer="解約は店頭で受け付けます。")
+    write_article(root, "b-move", "住所の変更", answer="引っ越しの後は住所を変更してください。")
+    store = IndexStore(tmp_path / "index")
+    store.update(root)
+    service = SearchService(store)
+    assert "<mark>解約</mark>は店頭" in service.search("解約").hits[0].snippet_html
+
+    # The changed article is re-added at another document number: its new text and spans
+    # must travel together, and the other article's spans must stay on its own text.
+    write_article(root, "a-cancel", "解約の手続き", answer="お電話でも、長い説明のあとで解約を受け付けます。")
+    assert store.update(root).changed == 1
+    hit = service.search("解約").hits[0]
+    assert "長い説明のあとで<mark>解約</mark>を" in hit.snippet_html
+    hit = service.search("住所 変更").hits[0]
+    assert hit.id == "b-move"
+    assert "<mark>住所</mark>を<mark>変更</mark>して" in hit.snippet_html
+
+    # Enough updates for whoosh to merge segments, which copies the spans along.
+    for i in range(6):
+        lead = "前置き" * i
+        write_article(root, "a-cancel", "解約の手続き", answer=f"{lead}、{i}回目の解約です。")
+        store.update(root)
+        hits = service.search("解約").hits
+        assert [h.id for h in hits] == ["a-cancel"]  # the replaced versions are gone
+        assert f"{i}回目の<mark>解約</mark>です" in hits[0].snippet_html
+    assert "<mark>住所</mark>を<mark>変更</mark>して" in service.search("住所 変更").hits[0].snippet_html
