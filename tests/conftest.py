@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from kb import accounts
 from kb.index import IndexStore
+from tests.helpers import add_people, copy_database, new_database
 from webapp import create_app
 
 SAMPLE_ARTICLES = Path(__file__).parent.parent / "articles"
@@ -123,6 +124,28 @@ def login(client, role: str):
         "name": USERS[role][0], "password": PASSWORD, "csrf_token": csrf_token(page.text)})
     assert response.status_code == 302, response.text
     return client
+
+
+# A real SQLite file with people in it, for the core tests: migrated once per test module
+# (a module may override ``template`` to add people), copied for every test.
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A migrated database with two operators and two experts, and those people."""
+    database = new_database(tmp_path_factory.mktemp("template"))
+    return database, add_people(database)
+
+
+@pytest.fixture
+def db(template, tmp_path):
+    database = copy_database(template[0], tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def people(template):
+    return template[1]
 
 
 @pytest.fixture

@@ -12,36 +12,14 @@ from kb.escalations import EscalationError, NewEscalation, TransitionError
 from kb.models import Delivery, Escalation, EscalationCall, EscalationEvent
 from kb.routing import DEFAULT_FILE, load
 from tests.helpers import (
-    add_people,
-    copy_database,
     count,
     escalate,
     fetch,
     jst,
-    new_database,
 )
 
 NOW = jst(2026, 11, 23, 10, 0)  # a Monday, 10:00 in Tokyo
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """A migrated database with two operators and two experts, copied for every test."""
-    database = new_database(tmp_path_factory.mktemp("template"))
-    return database, add_people(database)
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    database = copy_database(template[0], tmp_path)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def people(template):
-    return template[1]
 
 
 @pytest.fixture

@@ -34,11 +34,6 @@ def database(template, tmp_path):
     copy.dispose()
 
 
-@pytest.fixture
-def people(template):
-    return template[1]
-
-
 def vote(database, article, user, helpful, at, reason=""):
     with database.write() as session:
         fb.record(session, article, user, helpful, reason, at)

@@ -12,28 +12,10 @@ from kb import gaps
 from kb.escalations import question_similarity, question_words
 from kb.models import Escalation, EscalationEvent, Gap
 from kb.routing import DEFAULT_FILE, load
-from tests.helpers import add_people, copy_database, count, escalate, fetch, jst, new_database
+from tests.helpers import count, escalate, fetch, jst
 
 NOW = jst(2026, 11, 23, 10, 0)
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    database = new_database(tmp_path_factory.mktemp("template"))
-    return database, add_people(database)
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    database = copy_database(template[0], tmp_path)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def people(template):
-    return template[1]
 
 
 @pytest.fixture

@@ -15,13 +15,10 @@ from kb.routing import parse
 from tests.helpers import (
     ChatReceiver,
     MailReceiver,
-    add_people,
     closed_port,
-    copy_database,
     escalate,
     fetch,
     jst,
-    new_database,
 )
 
 T0 = jst(2026, 11, 23, 10, 0)  # a Monday, 10:00 in Tokyo
@@ -48,24 +45,6 @@ rules:
 def routing_for(smtp_port: int | None = None, chat_url: str | None = None):
     return parse(ROUTING % {"smtp_port": smtp_port or closed_port(),
                             "chat_url": chat_url or f"http://127.0.0.1:{closed_port()}/hook"})
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    database = new_database(tmp_path_factory.mktemp("template"))
-    return database, add_people(database)
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    database = copy_database(template[0], tmp_path)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def people(template):
-    return template[1]
 
 
 def deliveries_of(db, escalation_id) -> list[Delivery]:

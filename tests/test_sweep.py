@@ -15,12 +15,9 @@ from kb.models import Delivery
 from kb.routing import parse
 from tests.helpers import (
     ChatReceiver,
-    add_people,
-    copy_database,
     escalate,
     fetch,
     jst,
-    new_database,
 )
 
 T0 = jst(2026, 11, 23, 10, 0)  # a Monday, 10:00 in Tokyo
@@ -42,24 +39,6 @@ rules:
 
 def routing_with_backup(channel: str = "phone", address: str = "内線 205"):
     return parse(ROUTING % {"backup_channel": channel, "backup_address": address})
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    database = new_database(tmp_path_factory.mktemp("template"))
-    return database, add_people(database)
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    database = copy_database(template[0], tmp_path)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def people(template):
-    return template[1]
 
 
 @pytest.fixture

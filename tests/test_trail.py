@@ -9,29 +9,11 @@ from sqlalchemy import select
 
 from kb.models import SearchLog, Trail
 from kb.trail import ENDED, ESCALATED, PAUSE, RESOLVED, SearchRecorder, collapse, end_trail
-from tests.helpers import add_people, copy_database, jst, new_database
+from tests.helpers import jst
 
 T0 = jst(2026, 11, 23, 10, 0)
 MIN = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    database = new_database(tmp_path_factory.mktemp("template"))
-    return database, add_people(database)
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    database = copy_database(template[0], tmp_path)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def people(template):
-    return template[1]
 
 
 @pytest.fixture
