@@ -15,12 +15,9 @@
 from __future__ import annotations
 
 import difflib
-import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +26,7 @@ from sqlalchemy import select
 
 from kb.articles import ID_PATTERN, ArticleError, Problem, parse
 from kb.db import Database
+from kb.filelock import locked
 from kb.models import ArticleVersion
 
 LOCK_FILE = ".kotae-write.lock"
@@ -77,16 +75,6 @@ class ArticleStore:
         self._remember_outside_edit(article_id, text)
         return text, revision_of(text)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK_FILE, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
     def save(self, article_id: str, text: str, base_revision: str | None, author_id: int | None,
              now: datetime, message: str = "") -> Saved:
         """Write ``text`` as the article, if the file is still at ``base_revision`` (None: the
@@ -96,7 +84,7 @@ class ArticleStore:
         article = parse(text, path.name)
         if article.id != article_id:
             raise ArticleError([Problem(path.name, "id", f"must stay {article_id!r}")])
-        with self._locked():
+        with locked(self.root / LOCK_FILE):
             current = path.read_text(encoding="utf-8") if path.exists() else None
             current_revision = revision_of(current) if current is not None else None
             if current_revision != base_revision:

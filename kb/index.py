@@ -14,7 +14,6 @@ into the current generation; whoosh's table of contents makes each commit atomic
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import gc
 import multiprocessing
 import os
@@ -34,6 +33,7 @@ from whoosh.writing import SegmentWriter
 from kb import offsets
 from kb.analysis import morphemes, ngram_analyzer, reading_analyzer, word_analyzer
 from kb.articles import Article, Problem, load_all
+from kb.filelock import locked
 from kb.render import to_text
 from kb.textnorm import fold_kana, normalize
 
@@ -208,8 +208,6 @@ def _merge_compound_only(writer, segments):
     return base + MERGE_SMALL(writer, [s for s in segments if s.is_compound()])
 
 
-def _commit_incremental(writer) -> None:
-    writer.commit(mergetype=_merge_compound_only)
 
 
 class IndexStore:
@@ -254,16 +252,29 @@ class IndexStore:
         except Exception as exc:  # unreadable TOC, schema pickled by other code, ...
             raise IndexMissing(f"the index in {path} cannot be opened ({exc}): run `kb index`") from exc
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _writing(self):
         """One index writer at a time, across processes (readers never wait)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / _WRITE_LOCK, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        return locked(self.root / _WRITE_LOCK)
+
+    @contextmanager
+    def _incremental(self, report: UpdateReport, limitmb: int) -> Iterator[tuple]:
+        """A searcher and a writer on the current generation (the caller holds the writer
+        lock). On leaving, the writer commits a small compound segment when ``report`` counts
+        a change, and is cancelled otherwise: no new segment, readers keep their searcher."""
+        _, ix = self.open()
+        writer = ix.writer(timeout=30.0, limitmb=limitmb, compound=True)
+        try:
+            with ix.searcher() as searcher:
+                yield searcher, writer
+            if report.added or report.changed or report.deleted:
+                writer.commit(mergetype=_merge_compound_only)
+            else:
+                writer.cancel()
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            ix.close()
 
     def rebuild(self, articles: list[Article], procs: int | None = None) -> UpdateReport:
         """Index every article into a new generation and swap it in."""
@@ -331,11 +342,8 @@ class IndexStore:
         started = time.perf_counter()
         report = UpdateReport(problems=problems)
         broken_paths = {p.path for p in problems}
-        _, ix = self.open()
-        with ix.searcher() as searcher:
+        with self._incremental(report, limitmb=128) as (searcher, writer):
             indexed = {f["id"]: (f["digest"], f["path"]) for f in searcher.all_stored_fields()}
-        writer = ix.writer(timeout=30.0, limitmb=128, compound=True)
-        try:
             for article in articles:
                 old = indexed.get(article.id)
                 if old is None or old[0] != article.digest or old[1] != article.path:
@@ -348,15 +356,6 @@ class IndexStore:
                 if article_id not in live and path not in broken_paths:
                     writer.delete_by_term("id", article_id)
                     report.deleted += 1
-            if report.added or report.changed or report.deleted:
-                _commit_incremental(writer)
-            else:  # nothing changed: no new segment, readers keep their searcher
-                writer.cancel()
-        except BaseException:
-            writer.cancel()
-            raise
-        finally:
-            ix.close()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -366,31 +365,18 @@ class IndexStore:
         next refresh; IndexMissing when there is no index to update."""
         started = time.perf_counter()
         report = UpdateReport()
-        with self._writing():
-            _, ix = self.open()
-            writer = ix.writer(timeout=30.0, limitmb=64, compound=True)
-            try:
-                with ix.searcher() as searcher:
-                    for article in articles:
-                        old = searcher.document(id=article.id)
-                        if old is not None and old.get("digest") == article.digest \
-                                and old.get("path") == article.path:
-                            continue
-                        writer.update_document(**document(article))
-                        report.added += old is None
-                        report.changed += old is not None
-                    for article_id in deleted_ids:
-                        if searcher.document_number(id=article_id) is not None:
-                            writer.delete_by_term("id", article_id)
-                            report.deleted += 1
-                if report.added or report.changed or report.deleted:
-                    _commit_incremental(writer)
-                else:
-                    writer.cancel()
-            except BaseException:
-                writer.cancel()
-                raise
-            finally:
-                ix.close()
+        with self._writing(), self._incremental(report, limitmb=64) as (searcher, writer):
+            for article in articles:
+                old = searcher.document(id=article.id)
+                if old is not None and old.get("digest") == article.digest \
+                        and old.get("path") == article.path:
+                    continue
+                writer.update_document(**document(article))
+                report.added += old is None
+                report.changed += old is not None
+            for article_id in deleted_ids:
+                if searcher.document_number(id=article_id) is not None:
+                    writer.delete_by_term("id", article_id)
+                    report.deleted += 1
         report.seconds = time.perf_counter() - started
         return report
