@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kb import accounts, routing
 from kb.articles import load_all
+from kb.clock import utcnow
 from kb.config import SAMPLE_ARTICLES, default_paths, ensure_articles
 from kb.db import Database, database_url
 from kb.index import IndexMissing, IndexStore
@@ -184,7 +185,7 @@ def stale(instance, articles, today) -> None:
     except routing.RoutingError as exc:
         _print_problems(exc.problems)
         raise click.ClickException("routing.yaml has errors; fix the keys named above") from None
-    day = today.date() if today else rules.today(datetime.now(UTC).replace(tzinfo=None))
+    day = today.date() if today else rules.today(utcnow())
     # Feedback up to the end of that day at the center counts.
     now = (datetime.combine(day + timedelta(days=1), time(), tzinfo=rules.zone)
            .astimezone(UTC).replace(tzinfo=None))

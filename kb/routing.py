@@ -166,9 +166,13 @@ class Routing(_Strict):
         value = rule.reviewed or self.reviewed
         return date.fromisoformat(value) if value else None
 
+    def local(self, now: datetime) -> datetime:
+        """A stored time (naive UTC) as the clock at the center shows it."""
+        return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone)
+
     def today(self, now: datetime) -> date:
-        """The date at the center (naive UTC ``now`` in the configured time zone)."""
-        return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone).date()
+        """The date at the center."""
+        return self.local(now).date()
 
     def route(self, level_id: str, category: str | None, now: datetime) -> Route:
         """Whom to tell first: the primary contact, or the backup when the primary is outside
@@ -176,7 +180,7 @@ class Routing(_Strict):
         rule = self.rule_for(level_id, category)
         primary = self.contact(rule.primary)
         backup = self.contact(rule.backup) if rule.backup else None
-        local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone)
+        local = self.local(now)
         if backup and not _reachable(primary, local) and _reachable(backup, local):
             return Route(backup, None, skipped_primary=primary)
         return Route(primary, backup)

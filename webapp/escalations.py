@@ -49,7 +49,7 @@ def localtime(value: str | datetime | None) -> str:
     if not value:
         return ""
     moment = datetime.fromisoformat(value.removesuffix("Z")) if isinstance(value, str) else value
-    local = moment.replace(tzinfo=UTC).astimezone(get_routing().zone)
+    local = get_routing().local(moment)
     return local.strftime("%m/%d %H:%M")
 
 
