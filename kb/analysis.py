@@ -1,6 +1,6 @@
-"""Japanese analysis for whoosh: a SudachiPy tokenizer and small filters.
+"""Japanese analysis for whoosh, over SudachiPy.
 
-Analyzers (composed with ``|`` like whoosh's own):
+Analyzers (whoosh tokenizers, each one loop over Sudachi's morphemes):
 
 * :func:`word_analyzer` — normalised form of Sudachi's long units (mode C) plus their short
   units (mode A) at the same position, so 再設定 finds 設定 and the other way round; particles,
@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from whoosh.analysis import Filter, Token, Tokenizer
+from whoosh.analysis import Token, Tokenizer
 
 from kb.textnorm import NormalizedText, fold_kana, normalize
 
@@ -91,8 +91,9 @@ class Morph(NamedTuple):
     reading: str
     pos: tuple[str, str]
     subunit: bool
-    synonyms: tuple[int, ...] = ()  # Sudachi's synonym group ids
+    synonyms: tuple[int, ...] = ()  # Sudachi's synonym group ids (none for dropped ones)
     conjugation: str = ""  # conjugation type, such as 五段-サ行
+    dropped: bool = False  # a part of speech in DROP_POS
 
 
 _local = threading.local()
@@ -137,29 +138,35 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
         yield offset, buf
 
 
-# What the filters need of a part of speech, by Sudachi's POS id: the (first, second) levels
-# and the conjugation type. Cheaper than building the full tuple for every morpheme.
-_POS: dict[int, tuple[tuple[str, str], str]] = {}
+def is_dropped_pos(pos: tuple[str, str]) -> bool:
+    return pos[0] in DROP_POS or pos in DROP_POS
 
 
-def _pos(m) -> tuple[tuple[str, str], str]:
+# What analysis needs of a part of speech, by Sudachi's POS id: the (first, second) levels,
+# the conjugation type and whether it is dropped. Cheaper than the full tuple every time.
+_POS: dict[int, tuple[tuple[str, str], str, bool]] = {}
+
+
+def _pos(m) -> tuple[tuple[str, str], str, bool]:
     full = m.part_of_speech()
-    pos = _POS[m.part_of_speech_id()] = ((full[0], full[1]), full[4])
-    return pos
+    pos = (full[0], full[1])
+    entry = _POS[m.part_of_speech_id()] = (pos, full[4], is_dropped_pos(pos))
+    return entry
 
 
 _new_morph = tuple.__new__  # Morph(...) without the NamedTuple's Python-level __new__
+_NO_SYNONYMS: tuple[int, ...] = ()
 
 
 def _morph(m, chunk: str, offset: int, subunit: bool) -> Morph:
     """One morpheme of ``chunk`` (which starts at ``offset``); every text is split into
     a thousand or more of these, so this avoids every avoidable call."""
     begin, end = m.begin(), m.end()
-    pos, conjugation = _POS.get(m.part_of_speech_id()) or _pos(m)
+    pos, conjugation, dropped = _POS.get(m.part_of_speech_id()) or _pos(m)
     return _new_morph(Morph, (
         offset + begin, offset + end, chunk[begin:end],  # the surface, as Sudachi defines it
         m.normalized_form(), m.reading_form(), pos, subunit,
-        tuple(m.synonym_group_ids()), conjugation,
+        _NO_SYNONYMS if dropped else tuple(m.synonym_group_ids()), conjugation, dropped,
     ))
 
 
@@ -217,87 +224,15 @@ def _new_token(positions, chars, removestops, mode, kwargs) -> Token:
     return Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
 
 
-class SudachiTokenizer(Tokenizer):
-    """Yields one token per morpheme: text is the normalised form, with POS and reading.
+SUBUNIT_BOOST = 0.5  # a short unit weighs less than the long unit it comes from
 
-    Short units carry ``subunit=True`` and share the position of their long unit.
-    """
-
-    def __eq__(self, other):
-        return type(other) is type(self)
-
-    def __call__(
-        self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,
-        start_pos=0,
-        start_char=0,
-        tokenize=True,
-        mode="",
-        **kwargs,
-    ):
-        norm = _normalized(value)
-        pos = start_pos - 1
-        t = _new_token(positions, chars, removestops, mode, kwargs)
-        for m in morphemes(norm.text):
-            if not m.subunit:
-                pos += 1
-            t.text = m.normalized.lower()
-            t.surface = m.surface
-            t.reading = m.reading
-            t.pos_tag = m.pos
-            t.subunit = m.subunit
-            t.synonyms = m.synonyms
-            t.conjugation = m.conjugation
-            t.boost = 1.0
-            if keeporiginal:
-                t.original = m.surface
-            if positions:
-                t.pos = pos
-            if chars:
-                s, e = norm.original_span(m.start, m.end)
-                t.startchar, t.endchar = start_char + s, start_char + e
-            yield t
+SYNONYM_PREFIX = "syn:"
 
 
-class PartOfSpeechFilter(Filter):
-    """Drops tokens whose part of speech is in ``drop`` (first element or first two)."""
-
-    def __init__(self, drop: frozenset = DROP_POS):
-        self.drop = drop
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other.drop == self.drop
-
-    def __call__(self, tokens):
-        drop = self.drop
-        for t in tokens:
-            if t.pos_tag[0] in drop or t.pos_tag in drop:
-                continue
-            yield t
-
-
-class StopWordFilter(Filter):
-    """Drops the words every question carries, and lone symbols or single kana."""
-
-    def __init__(self, stops: frozenset = STOP_WORDS):
-        self.stops = stops
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other.stops == self.stops
-
-    def __call__(self, tokens):
-        stops = self.stops
-        for t in tokens:
-            text = t.text
-            if text in stops or t.surface in stops or not text.strip():
-                continue
-            if len(text) == 1 and "\u3041" <= text <= "\u30ff":
-                continue
-            yield t
+def synonym_term(group: int) -> str:
+    """The index term of one of Sudachi's synonym groups (never the text of a real word:
+    the analyzer drops symbols such as the colon)."""
+    return f"{SYNONYM_PREFIX}{group}"
 
 
 _GODAN_CONTINUATIVE = str.maketrans("うくぐすつぬぶむる", "いきぎしちにびみり")
@@ -317,54 +252,105 @@ def continuative(verb: str, conjugation: str) -> str | None:
     return form if form != verb and len(form) >= 2 else None
 
 
-class VerbNounFilter(Filter):
-    """After a verb (a long unit), its noun form as a short unit at the same position, so a
-    caller's 引っ越したので finds an article about 引っ越し, and 申込 (申し込み) meets 申し込みたい."""
+class Word(NamedTuple):
+    """A content word of a text, as indexed and searched."""
 
-    def __eq__(self, other):
-        return type(other) is type(self)
+    text: str  # normalised form, lower case, kana folded
+    boost: float
+    start: int  # span in the normalised text
+    end: int
+    position: int  # ordinal of its long unit; short units share their long unit's
+    pos: tuple[str, str]
+    subunit: bool
+    synonyms: tuple[int, ...]  # Sudachi's synonym group ids
 
-    def __call__(self, tokens):
-        for t in tokens:
-            noun = None
-            if t.pos_tag[0] == "動詞" and not t.subunit:
-                # Before yielding: later filters change the token's text in place.
-                noun = continuative(t.text, getattr(t, "conjugation", ""))
-            yield t
+
+def content_words(normalized_text: str) -> list[Word]:
+    """The words of a text that retrieval uses, with the rules of the word analyzer:
+
+    * particles, auxiliaries, symbols and the other parts of speech in DROP_POS go, and so do
+      the boilerplate words of spoken questions (STOP_WORDS) and lone kana;
+    * short units weigh SUBUNIT_BOOST;
+    * after a verb (a long unit) comes its noun form, as a short unit at the same place;
+    * text is Sudachi's normalised form, lower case, hiragana folded to katakana.
+    """
+    out: list[Word] = []
+    new = tuple.__new__
+    position = -1
+    for m in morphemes(normalized_text):
+        if not m.subunit:
+            position += 1
+        if m.dropped:
+            continue
+        text = m.normalized.lower()
+        if text in STOP_WORDS or m.surface in STOP_WORDS or not text.strip():
+            continue
+        if len(text) == 1 and "\u3041" <= text <= "\u30ff":
+            continue
+        boost = SUBUNIT_BOOST if m.subunit else 1.0
+        out.append(new(Word, (fold_kana(text), boost, m.start, m.end, position, m.pos,
+                              m.subunit, m.synonyms)))
+        if m.pos[0] == "動詞" and not m.subunit:
+            noun = continuative(text, m.conjugation)
             if noun:
-                n = t.copy()
-                n.text = noun
-                n.subunit = True
-                n.synonyms = ()
-                yield n
+                out.append(new(Word, (fold_kana(noun), SUBUNIT_BOOST, m.start, m.end, position,
+                                      m.pos, True, _NO_SYNONYMS)))
+    return out
 
 
-class KanaFoldFilter(Filter):
-    """Hiragana to katakana in the token text."""
+class WordAnalyzer(Tokenizer):
+    """The word analyzer: one token per :func:`content_words` word, text then normalised
+    to the original (``chars`` point into the text as given).
+
+    Sudachi's synonym groups of a word (健康診断 and 健診 share one, 医者 and 医師 another) are
+    the dictionary editors' groups, never fitted to any corpus. Indexing adds one term per
+    group after the word, with the word's weight and span; a query word instead carries its
+    group terms in ``synonym_terms``, and the scorer counts an occurrence of a synonym as a
+    fraction of an occurrence of the word itself.
+
+    Tokens carry ``pos_tag`` and ``subunit``, for query weighting. All of it is one loop
+    rather than a chain of filters: an article's body is a thousand words or more.
+    """
 
     def __eq__(self, other):
         return type(other) is type(self)
 
-    def __call__(self, tokens):
-        for t in tokens:
-            t.text = fold_kana(t.text)
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        norm = _normalized(value)
+        query = mode == "query"
+        t = _new_token(positions, chars, removestops, mode, kwargs)
+        for w in content_words(norm.text):
+            t.text = w.text
+            t.boost = w.boost
+            t.pos_tag = w.pos
+            t.subunit = w.subunit
+            if keeporiginal:
+                t.original = norm.text[w.start : w.end]
+            if positions:
+                t.pos = start_pos + w.position
+            if chars:
+                s, e = norm.original_span(w.start, w.end)
+                t.startchar, t.endchar = start_char + s, start_char + e
+            if query:
+                t.synonym_terms = tuple(synonym_term(g) for g in w.synonyms)
+                yield t
+                continue
             yield t
-
-
-class SubunitBoostFilter(Filter):
-    """Short units weigh less than the long unit they come from."""
-
-    def __init__(self, boost: float = 0.5):
-        self.boost = boost
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other.boost == self.boost
-
-    def __call__(self, tokens):
-        for t in tokens:
-            if t.subunit:
-                t.boost = self.boost
-            yield t
+            for group in w.synonyms:
+                t.text = synonym_term(group)
+                yield t
 
 
 class ReadingBigramTokenizer(Tokenizer):
@@ -378,7 +364,7 @@ class ReadingBigramTokenizer(Tokenizer):
         norm = _normalized(value)
         words = []
         for m in morphemes(norm.text):
-            if m.subunit or m.pos[0] in DROP_POS or m.pos in DROP_POS:
+            if m.subunit or m.dropped:
                 continue
             if m.normalized in STOP_WORDS:
                 continue
@@ -399,42 +385,6 @@ class CharBigramTokenizer(Tokenizer):
         norm = _normalized(value)
         runs = self._RUN.findall(fold_kana(norm.text))
         yield from _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
-
-
-SYNONYM_PREFIX = "syn:"
-
-
-def synonym_term(group: int) -> str:
-    """The index term of one of Sudachi's synonym groups (never the text of a real word:
-    the analyzer drops symbols such as the colon)."""
-    return f"{SYNONYM_PREFIX}{group}"
-
-
-class SynonymFilter(Filter):
-    """Sudachi's synonym groups of each word (健康診断 and 健診 share one, 医者 and 医師 another).
-
-    Indexing adds one term per group after the word, with the word's weight; the groups are
-    those the dictionary gives, written by its editors, never fitted to any corpus. A query word
-    instead carries its group terms in ``synonym_terms``: the scorer counts an occurrence of a
-    synonym as a fraction of an occurrence of the word itself.
-    """
-
-    def __eq__(self, other):
-        return type(other) is type(self)
-
-    def __call__(self, tokens):
-        for t in tokens:
-            groups = getattr(t, "synonyms", ())
-            if t.mode == "query":
-                t.synonym_terms = tuple(synonym_term(g) for g in groups)
-                yield t
-                continue
-            yield t
-            for group in groups:
-                s = t.copy()
-                s.text = synonym_term(group)
-                s.synonyms = ()
-                yield s
 
 
 def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos):
@@ -458,17 +408,9 @@ def _bigram_tokens(runs, positions, chars, removestops, mode, kwargs, start_pos)
 
 
 def word_analyzer():
-    """Long and short units, normalised form, content words only, verbs with their noun
-    form, kana folded, with the synonym groups of each."""
-    return (
-        SudachiTokenizer()
-        | PartOfSpeechFilter()
-        | StopWordFilter()
-        | VerbNounFilter()
-        | KanaFoldFilter()
-        | SubunitBoostFilter()
-        | SynonymFilter()
-    )
+    """Content words: long and short units, normalised form, verbs with their noun form, kana
+    folded, with the synonym groups of each (see :class:`WordAnalyzer`)."""
+    return WordAnalyzer()
 
 
 def reading_analyzer():
