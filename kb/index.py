@@ -50,9 +50,10 @@ _PARALLEL_MIN_ARTICLES = 400
 # Each worker of a rebuild writes one segment, and a searcher opens every segment (about
 # 0.15 ms each), so a rebuild uses at most this many processes.
 _MAX_PROCS = 4
-# Memory for a writer's posting pool before it spills sorted runs to disk and later merges
-# them back (measured: 8 % more CPU for a worker of a 10,000-article rebuild at 256 MB).
-_LIMIT_MB = 512
+# whoosh's estimate of a writer's posting pool before it spills sorted runs to disk and later
+# merges them back. Spilling is slow: a worker writing 5,000 generated articles took 13.6 ms an
+# article at 512 MB (one spill, 885 MB peak) and 10.2 ms at 1024 MB (none, 1,020 MB peak).
+_LIMIT_MB = 1024
 # One analyzer object for the word fields and their stored spans, so the two always agree.
 _WORDS = word_analyzer()
 
@@ -148,6 +149,36 @@ def document(article: Article) -> dict:
     }
 
 
+class _LengthsInMemory:
+    """The per-document reader a segment writer hands to its postings writer, which asks
+    for the field length of every posting it writes (millions in a rebuild). Each field's
+    lengths are read from the column file once, for every document, then kept in a list."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self._lengths: dict[str, list[int]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            read = self._reader.doc_field_length
+            lengths = self._lengths[fieldname] = [
+                read(n, fieldname, default) for n in range(self._reader.doc_count_all())
+            ]
+        return lengths[docnum]
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class _SegmentWriter(SegmentWriter):
+    """whoosh's segment writer, with the field lengths kept in memory while it writes the
+    postings (a quarter of a rebuild worker's commit, otherwise)."""
+
+    def per_document_reader(self):
+        return _LengthsInMemory(super().per_document_reader())
+
+
 def _write_segments(path: str, articles: list[Article], procs: int) -> list:
     """Index the articles in ``procs`` worker processes, one contiguous run each.
 
@@ -166,7 +197,7 @@ def _write_segment(job: tuple[str, list[Article]]):
     path, articles = job
     ix = whoosh_index.open_dir(path)
     # Like whoosh.multiproc's workers: the parent's writer holds the lock and commits.
-    writer = SegmentWriter(ix, _lk=False, limitmb=_LIMIT_MB, compound=False)
+    writer = _SegmentWriter(ix, _lk=False, limitmb=_LIMIT_MB, compound=False)
     # The writer piles up millions of postings and frees nothing before the segment is
     # written; the cycle collector would only walk them over and over (5-10 % of the time).
     gc.disable()
@@ -291,7 +322,7 @@ class IndexStore:
         ix = whoosh_index.create_in(str(target), schema())
         (target / _VERSION_FILE).write_text(ANALYSIS_VERSION)
         procs = min(procs or os.cpu_count() or 1, _MAX_PROCS)
-        writer = ix.writer(limitmb=_LIMIT_MB, compound=False)
+        writer = _SegmentWriter(ix, limitmb=_LIMIT_MB, compound=False)
         try:
             if procs > 1 and len(articles) >= _PARALLEL_MIN_ARTICLES:
                 segments = _write_segments(str(target), articles, procs)
