@@ -9,6 +9,8 @@ from functools import lru_cache
 import markdown
 import nh3
 
+from kb.markdown_lists import ListIndentExtension
+
 _ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "strong", "em",
     "b", "i", "code", "pre", "blockquote", "table", "thead", "tbody", "tr", "th", "td", "a",
@@ -24,7 +26,9 @@ def to_html(text: str) -> str:
 
     Cached: the live queue and the operators' pages poll every few seconds and show the same
     answers each time; rendering one costs milliseconds of CPU that would delay searches."""
-    raw = markdown.markdown(text, extensions=["tables", "sane_lists", "fenced_code"])
+    raw = markdown.markdown(
+        text, extensions=["tables", "sane_lists", "fenced_code", ListIndentExtension()]
+    )
     return sanitize(raw)
 
 
