@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -41,6 +42,9 @@ CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
 ANALYSIS_VERSION = "8"
+# Analysis also depends on these: a new dictionary can split, normalise and group synonyms
+# differently (its synonym group ids are index terms).
+_ANALYSIS_PACKAGES = ("sudachipy", "sudachidict-core")
 _VERSION_FILE = "ANALYSIS_VERSION"
 _GEN_PREFIX = "gen-"
 # Held by whoever writes the index (rebuild, update, apply), across processes.
@@ -56,6 +60,21 @@ _MAX_PROCS = 4
 _LIMIT_MB = 1024
 # One analyzer object for the word fields and their stored spans, so the two always agree.
 _WORDS = word_analyzer()
+
+
+@cache
+def analysis_version() -> str:
+    """What an index's analysis depends on: this code's version and the Sudachi packages'
+    (read once per process: ``open`` checks it at every searcher refresh)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "none"
+
+    return " ".join([ANALYSIS_VERSION, *(f"{p}={installed(p)}" for p in _ANALYSIS_PACKAGES)])
 
 
 class IndexMissing(Exception):
@@ -276,8 +295,11 @@ class IndexStore:
             version = (path / _VERSION_FILE).read_text().strip()
         except OSError:
             version = None
-        if version != ANALYSIS_VERSION:
-            raise IndexMissing(f"the index in {path} was built by another version: run `kb index`")
+        if version != analysis_version():
+            raise IndexMissing(
+                f"the index in {path} was built for another analysis ({version}, now "
+                f"{analysis_version()}): run `kb index`"
+            )
         try:
             return name, whoosh_index.open_dir(str(path))
         except Exception as exc:  # unreadable TOC, schema pickled by other code, ...
@@ -320,7 +342,7 @@ class IndexStore:
         target = self.root / name
         target.mkdir()
         ix = whoosh_index.create_in(str(target), schema())
-        (target / _VERSION_FILE).write_text(ANALYSIS_VERSION)
+        (target / _VERSION_FILE).write_text(analysis_version())
         procs = min(procs or os.cpu_count() or 1, _MAX_PROCS)
         writer = _SegmentWriter(ix, limitmb=_LIMIT_MB, compound=False)
         try:

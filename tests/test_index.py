@@ -1,6 +1,7 @@
 """The index: built beside the articles, swapped in whole, kept in step with the files."""
 
 import os
+import re
 
 import pytest
 
@@ -94,6 +95,20 @@ def test_index_from_another_analysis_version_is_rebuilt(articles, store):
     with pytest.raises(IndexMissing):
         store.open()
     assert store.update(articles).rebuilt
+    assert ids(SearchService(store), "解約") == ["cancel-mobile"]
+
+
+def test_index_built_with_another_sudachi_dictionary_is_rebuilt(articles, store):
+    store.update(articles)
+    marker = store.root / store.current_name() / "ANALYSIS_VERSION"
+    built_with = marker.read_text()
+    assert "sudachidict-core=" in built_with
+    marker.write_text(re.sub(r"sudachidict-core=\S+", "sudachidict-core=20190718", built_with))
+    with pytest.raises(IndexMissing, match="sudachidict-core=20190718"):
+        store.open()
+    assert store.update(articles).rebuilt
+    rebuilt = store.root / store.current_name() / "ANALYSIS_VERSION"
+    assert rebuilt.read_text() == built_with
     assert ids(SearchService(store), "解約") == ["cancel-mobile"]
 
 
