@@ -263,6 +263,7 @@ class Word(NamedTuple):
     pos: tuple[str, str]
     subunit: bool
     synonyms: tuple[int, ...]  # Sudachi's synonym group ids
+    reading: str  # katakana reading of the word as written (a verb's noun form: "")
 
 
 def content_words(normalized_text: str) -> list[Word]:
@@ -289,12 +290,12 @@ def content_words(normalized_text: str) -> list[Word]:
             continue
         boost = SUBUNIT_BOOST if m.subunit else 1.0
         out.append(new(Word, (fold_kana(text), boost, m.start, m.end, position, m.pos,
-                              m.subunit, m.synonyms)))
+                              m.subunit, m.synonyms, fold_kana(m.reading))))
         if m.pos[0] == "動詞" and not m.subunit:
             noun = continuative(text, m.conjugation)
             if noun:
                 out.append(new(Word, (fold_kana(noun), SUBUNIT_BOOST, m.start, m.end, position,
-                                      m.pos, True, _NO_SYNONYMS)))
+                                      m.pos, True, _NO_SYNONYMS, "")))
     return out
 
 
@@ -308,8 +309,9 @@ class WordAnalyzer(Tokenizer):
     group terms in ``synonym_terms``, and the scorer counts an occurrence of a synonym as a
     fraction of an occurrence of the word itself.
 
-    Tokens carry ``pos_tag`` and ``subunit``, for query weighting. All of it is one loop
-    rather than a chain of filters: an article's body is a thousand words or more.
+    Tokens carry ``pos_tag`` and ``subunit``, for query weighting, and ``reading`` (katakana,
+    "" on synonym terms), for highlighting what a query typed in kana found. All of it is one
+    loop rather than a chain of filters: an article's body is a thousand words or more.
     """
 
     def __eq__(self, other):
@@ -336,6 +338,7 @@ class WordAnalyzer(Tokenizer):
             t.boost = w.boost
             t.pos_tag = w.pos
             t.subunit = w.subunit
+            t.reading = w.reading
             if keeporiginal:
                 t.original = norm.text[w.start : w.end]
             if positions:
@@ -348,6 +351,7 @@ class WordAnalyzer(Tokenizer):
                 yield t
                 continue
             yield t
+            t.reading = ""
             for group in w.synonyms:
                 t.text = synonym_term(group)
                 yield t

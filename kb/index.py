@@ -41,7 +41,7 @@ from kb.textnorm import fold_kana, normalize
 CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
-ANALYSIS_VERSION = "8"
+ANALYSIS_VERSION = "9"
 # Analysis also depends on these: a new dictionary can split, normalise and group synonyms
 # differently (its synonym group ids are index terms).
 _ANALYSIS_PACKAGES = ("sudachipy", "sudachidict-core")
@@ -89,13 +89,14 @@ class AnalysedText:
     def __init__(self, text: str):
         self.text = text
         self.tokens = [
-            (t.text, t.boost, t.startchar, t.endchar) for t in _WORDS(text, chars=True, mode="index")
+            (t.text, t.boost, t.startchar, t.endchar, t.reading)
+            for t in _WORDS(text, chars=True, mode="index")
         ]
 
     def replay(self, value=None, **kwargs):
         """An analyzer that yields the tokens again (one Token reused, as whoosh's own do)."""
         token = Token(chars=True)
-        for token.text, token.boost, token.startchar, token.endchar in self.tokens:
+        for token.text, token.boost, token.startchar, token.endchar, token.reading in self.tokens:
             yield token
 
 

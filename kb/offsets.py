@@ -5,25 +5,44 @@ word occurs by walking the index's postings costs milliseconds per hit; re-analy
 text per request costs more. Instead, each text field's spans are encoded when the document is
 indexed, as one compact string (kept in the index's per-document ``spans`` column)::
 
-    \\x1e term \\x1f start end start end … \\x1e term \\x1f … \\x1e
+    \\x1e term \\x1f start end start end … \\x1e term \\x1f … \\x1e \\x1d reading \\x1f start end … \\x1e
 
-and the spans of a word are read back with a single ``str.find``. The separators are control
-characters, which normalisation removes from every text, so no term can contain them.
+and the spans of a word are read back with a single ``str.find``. Words also have records
+under their katakana reading (marked by ``\\x1d``), so that what a query typed in kana found
+(いやくきん: 違約金) can be highlighted too. The separators are control characters, which
+normalisation removes from every text, so no term or reading can contain them.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 _RECORD = "\x1e"
 _SPANS = "\x1f"
+_READING = "\x1d"
+_READING_RECORD = re.compile(f"{_RECORD}{_READING}([^{_SPANS}]*){_SPANS}([^{_RECORD}]*)")
 
 
 def encode(analyzer, text: str) -> str:
-    """The spans of every term the analyzer produces for ``text``, in stored form."""
+    """The spans of every term the analyzer produces for ``text``, and of every reading its
+    tokens carry (``token.reading``), in stored form."""
     spans: dict[str, list[str]] = {}
+    readings: dict[str, list[str]] = {}
     for token in analyzer(text, chars=True, mode="index"):
-        spans.setdefault(token.text, []).extend((str(token.startchar), str(token.endchar)))
-    records = (f"{term}{_SPANS}{' '.join(offsets)}" for term, offsets in spans.items())
-    return _RECORD + _RECORD.join(records) + _RECORD if spans else ""
+        span = (str(token.startchar), str(token.endchar))
+        spans.setdefault(token.text, []).extend(span)
+        reading = getattr(token, "reading", "")
+        if reading:
+            readings.setdefault(_READING + reading, []).extend(span)
+    records = [f"{key}{_SPANS}{' '.join(offsets)}"
+               for table in (spans, readings) for key, offsets in table.items()]
+    return _RECORD + _RECORD.join(records) + _RECORD if records else ""
+
+
+def _pairs(numbers: str) -> list[tuple[int, int]]:
+    values = [int(n) for n in numbers.split()]
+    return list(zip(values[::2], values[1::2]))
 
 
 def spans(encoded: str, term: str) -> list[tuple[int, int]]:
@@ -33,5 +52,10 @@ def spans(encoded: str, term: str) -> list[tuple[int, int]]:
     if found < 0:
         return []
     start = found + len(key)
-    numbers = [int(n) for n in encoded[start : encoded.index(_RECORD, start)].split()]
-    return list(zip(numbers[::2], numbers[1::2]))
+    return _pairs(encoded[start : encoded.index(_RECORD, start)])
+
+
+def reading_spans(encoded: str, wanted: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """The spans of the words whose katakana reading ``wanted`` accepts."""
+    return [span for match in _READING_RECORD.finditer(encoded) if wanted(match.group(1))
+            for span in _pairs(match.group(2))]

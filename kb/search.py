@@ -21,7 +21,7 @@ from kb.analysis import kana_typed_runs, words_explain_run
 from kb.index import IndexStore
 from kb.ranking import WORD_FIELDS, Scorer, top_documents
 from kb.spelling import KatakanaCorrector, is_katakana_word
-from kb.textnorm import fold_kana, normalize, normalize_query_text
+from kb.textnorm import fold_kana, is_hiragana, normalize, normalize_query_text
 
 MAX_QUERY_CHARS = 256
 MAX_WORD_TERMS = 32
@@ -93,6 +93,7 @@ class QueryWord(NamedTuple):
     boost: float
     subunit: bool
     synonyms: tuple[str, ...] = ()  # terms of the word's synonym groups
+    surface: str = ""  # as typed
 
 
 @dataclass
@@ -108,6 +109,36 @@ class QueryTerms:
     words: list[QueryWord]
     kana_runs: list[str] = field(default_factory=list)
     message: str | None = None
+    # The kana runs searched by their characters, because no words the index knows explain
+    # them (set by ``find_heard``): ぱすわーど or いやくきん, not ごみ or つながらない.
+    heard: list[str] = field(default_factory=list)
+
+    def find_heard(self, known) -> list[str]:
+        """Work out ``heard``; ``known`` tells whether the index has a word."""
+        if not self.words:
+            self.heard = list(self.kana_runs)
+        else:
+            self.heard = [run for run in self.kana_runs if not words_explain_run(run, known)]
+        return self.heard
+
+    def heard_as(self, reading: str) -> bool:
+        """Is a word with this katakana reading one the operator typed in kana? The whole of a
+        heard run (いやくきん: 違約金), or a word of three kana or more inside one
+        (かいやくしたい: 解約); shorter readings inside a run match too much (キン, シ)."""
+        return any(reading == run or (len(reading) >= 3 and reading in run)
+                   for run in map(fold_kana, self.heard))
+
+    def highlighted_words(self) -> list[str]:
+        """The terms whose stored spans a hit highlights: each word and its synonym groups
+        (退会 also shows 解約), but not the scraps Sudachi makes of a heard run (く of
+        いやくきん, read as the numeral 9)."""
+        scraps = [fold_kana(run) for run in self.heard]
+        return [
+            term for w in self.words
+            if not (scraps and w.surface and is_hiragana(w.surface)
+                    and any(fold_kana(w.surface) in run for run in scraps))
+            for term in (w.text, *w.synonyms)
+        ]
 
     @cached_property
     def grams(self) -> list[str]:
@@ -144,8 +175,9 @@ def analyse_query(schema, text: str) -> QueryTerms:
             t.boost * POS_WEIGHTS.get(t.pos_tag[0], 1.0) * (SUBUNIT_QUERY_BOOST if t.subunit else 1),
             t.subunit,
             getattr(t, "synonym_terms", ()),
+            text[t.startchar : t.endchar],
         )
-        for t in schema["body"].analyzer(text, mode="query") if t.text
+        for t in schema["body"].analyzer(text, mode="query", chars=True) if t.text
     )[:MAX_WORD_TERMS]
     return QueryTerms(schema, text, words, kana_typed_runs(text), message)
 
@@ -340,12 +372,16 @@ class SearchService:
 
     def _hit(self, gen: _Generation, docnum: int, terms: QueryTerms, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
-        words = [w.text for w in terms.words]
+        words = terms.highlighted_words()
+        heard = terms.heard_as if terms.heard else None
         stored_spans = gen.spans[docnum]
 
         def spans(fieldname: str) -> list[tuple[int, int]]:
             encoded = stored_spans.get(fieldname, "")
-            return [span for w in words for span in offsets.spans(encoded, w)]
+            found = [span for w in words for span in offsets.spans(encoded, w)]
+            if heard:
+                found += offsets.reading_spans(encoded, heard)
+            return found
 
         body, title = fields.get("body", ""), fields.get("title", "")
         snippet = snippets.highlight(body, spans("body"))
@@ -368,8 +404,9 @@ class SearchService:
         if result.confident:
             return None
         replacements = {}
-        for word, _, subunit, _ in terms.words:
-            if subunit or not is_katakana_word(word) or gen.scorer.word_frequency(word):
+        for w in terms.words:
+            word = w.text
+            if w.subunit or not is_katakana_word(word) or gen.scorer.word_frequency(word):
                 continue
             better = gen.corrector.correct(word)
             if better:
@@ -434,10 +471,9 @@ def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, lis
     otherwise only the kana-typed runs that are not words the index knows, and the katakana
     words the index does not know (typos such as テザリンク). Bigrams of a whole well-formed
     question at this weight only add noise; the scorer weighs them as a light context score."""
+    runs = terms.find_heard(lambda word: scorer.word_frequency(word) > 0)
     if not terms.words:
         return {"ngram": terms.grams, "reading": terms.readings}
-    known = lambda word: scorer.word_frequency(word) > 0
-    runs = [run for run in terms.kana_runs if not words_explain_run(run, known)]
     unexplained = runs + [
         w.text for w in terms.words
         if not w.subunit and is_katakana_word(w.text) and not scorer.word_frequency(w.text)

@@ -125,6 +125,11 @@ def fold_kana(text: str) -> str:
     return text.translate(_FOLD_KANA)
 
 
+def is_hiragana(text: str) -> bool:
+    """Is every character a hiragana or the long-vowel mark (ぱすわーど)?"""
+    return all(_HIRA_START <= ord(c) <= _HIRA_END or c == "ー" for c in text)
+
+
 def normalize_query_text(text: str) -> str:
     """The normalised form of a query, as logged and compared (no offsets needed)."""
     return " ".join(normalize(text).text.split())

@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from kb import offsets
 from kb.analysis import word_analyzer
 from kb.index import IndexStore
@@ -69,3 +71,46 @@ def test_snippets_follow_incremental_updates(tmp_path, monkeypatch):
         assert [h.id for h in hits] == ["a-cancel"]  # the replaced versions are gone
         assert f"{i}回目の<mark>解約</mark>です" in hits[0].snippet_html
     assert "<mark>住所</mark>を<mark>変更</mark>して" in service.search("住所 変更").hits[0].snippet_html
+
+
+def test_stored_readings_find_words_by_how_they_sound():
+    text = "違約金と解約金の違い"
+    encoded = offsets.encode(word_analyzer(), text)
+    found = offsets.reading_spans(encoded, lambda reading: reading == "イヤクキン")
+    assert [text[s:e] for s, e in found] == ["違約金"]
+    assert offsets.spans(encoded, "違約金") == found  # the word's own record is unchanged
+    assert offsets.reading_spans(encoded, lambda reading: False) == []
+
+
+@pytest.fixture
+def kana_service(tmp_path):
+    root = tmp_path / "articles"
+    root.mkdir()
+    write_article(root, "penalty", "途中で解約した場合の費用", questions=["かいやくしたら違約金かかる？"],
+                  answer="契約期間の途中で解約すると違約金がかかります。受付は9時からです。")
+    write_article(root, "password", "パスワードを忘れた", answer="パスワードは再設定できます。")
+    write_article(root, "checkup", "健診の予約", answer="健診は電話で予約できます。")
+    store = IndexStore(tmp_path / "index")
+    store.update(root)
+    return SearchService(store)
+
+
+def test_a_word_typed_in_kana_is_highlighted_in_kanji(kana_service):
+    hit = kana_service.search("いやくきん").hits[0]
+    assert hit.id == "penalty"
+    assert marked(hit.snippet_html) == ["違約金"]
+    # Sudachi reads the く of いやくきん as the numeral 9: that scrap is not highlighted.
+    assert "9" not in marked(hit.snippet_html)
+
+
+def test_a_kana_run_highlights_each_word_it_contains(kana_service):
+    hit = kana_service.search("かいやくのいやくきん").hits[0]
+    assert hit.id == "penalty"
+    assert set(marked(hit.snippet_html)) == {"解約", "違約金"}
+    assert marked(kana_service.search("ぱすわーど").hits[0].title_html) == ["パスワード"]
+
+
+def test_a_synonym_that_found_the_article_is_highlighted(kana_service):
+    hit = kana_service.search("健康診断").hits[0]
+    assert hit.id == "checkup"
+    assert marked(hit.title_html) == ["健診"]
