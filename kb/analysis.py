@@ -82,7 +82,7 @@ STOP_WORDS: frozenset = frozenset(
 
 
 class Morph(NamedTuple):
-    """One Sudachi morpheme, reduced to what the filters need (offsets in normalised text)."""
+    """One Sudachi morpheme, reduced to what analysis needs (offsets in normalised text)."""
 
     start: int
     end: int

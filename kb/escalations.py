@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from kb import notify
-from kb.analysis import DROP_POS, STOP_WORDS, kana_typed_runs, morphemes
+from kb.analysis import STOP_WORDS, kana_typed_runs, morphemes
 from kb.models import Escalation, EscalationCall, EscalationEvent, User
 from kb.routing import Contact, Routing, deadlines
 from kb.textnorm import fold_kana, normalize_query_text
@@ -93,7 +93,7 @@ def question_words(text: str) -> frozenset[str]:
         if m.subunit or any(s <= m.start and m.end <= e for s, e in spans):
             continue
         kept = m.pos in _KEEP_POS and m.normalized not in _AUXILIARY_VERBS
-        if not kept and (m.pos[0] in DROP_POS or m.pos in DROP_POS):
+        if not kept and m.dropped:
             continue
         if m.normalized in STOP_WORDS or m.surface in STOP_WORDS:
             continue

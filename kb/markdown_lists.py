@@ -2,10 +2,13 @@
 
 Python-Markdown nests a list item only when it is indented by four spaces. Editors (and
 CommonMark) indent a nested item to the text of its parent instead: three spaces under
-``1. `` and two under ``- ``, so those lists rendered flat. This preprocessor re-indents list
-items, and the lines that continue them, by the CommonMark rule — a line belongs inside an
-item when it is indented at least as far as that item's text — to four spaces per level.
-Fenced code blocks are left as they are.
+``1. `` and two under ``- ``, so those lists rendered flat. This preprocessor re-indents the
+lines inside a list by the CommonMark rule — a line belongs to an item when it is indented at
+least as far as that item's text — to four spaces per level, keeping any indentation beyond
+the item's text (code inside an item stays code). Outside lists nothing changes: a line
+indented by four spaces with no list open is code, and ``- - -`` is a rule, not an item.
+
+It runs after ``fenced_code``, which has already set fenced code blocks aside.
 """
 
 from __future__ import annotations
@@ -15,44 +18,43 @@ import re
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
-_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( {1,4})(?=\S)")
-_FENCE = re.compile(r"^ *(`{3,}|~{3,})")
+# Python-Markdown's list markers (it has no "1)" lists), then the spaces before the text.
+_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}\.)( {1,4})(?=\S)")
+_RULE = re.compile(r"^ {0,3}([-*_])(?: *\1){2,} *$")
 _STEP = 4  # Python-Markdown's tab_length
+_CODE_INDENT = 4
 
 
 def reindent_lists(lines: list[str]) -> list[str]:
     out: list[str] = []
     content_columns: list[int] = []  # of the open items, outermost first
-    fence: str | None = None
     previous_blank = True
     for line in lines:
-        fence_mark = _FENCE.match(line)
-        if fence is not None:
-            if fence_mark and fence_mark.group(1)[0] == fence[0] \
-                    and len(fence_mark.group(1)) >= len(fence):
-                fence = None
-            out.append(line)
-            continue
-        if fence_mark:
-            fence = fence_mark.group(1)
         stripped = line.lstrip(" ")
-        indent = len(line) - len(stripped)
         if not stripped:
             out.append(line)
             previous_blank = True
             continue
-        item = _ITEM.match(line)
-        if item or (content_columns and indent > 0):
+        indent = len(line) - len(stripped)
+        item = None if _RULE.match(line) else _ITEM.match(line)
+        if not content_columns:
+            if item and indent < _CODE_INDENT:  # a list starts here
+                content_columns.append(indent + len(item.group(2)) + len(item.group(3)))
+        elif indent == 0 and not item:
+            if previous_blank:
+                content_columns.clear()  # a paragraph after a blank line ends the list
+            # otherwise a lazy continuation line, left as it is
+        else:
             while content_columns and indent < content_columns[-1]:
                 content_columns.pop()
             depth = len(content_columns)
-            if item:
+            if item and (depth == 0 or indent < content_columns[-1] + _CODE_INDENT):
                 content_columns.append(indent + len(item.group(2)) + len(item.group(3)))
-                line = " " * (_STEP * depth) + item.group(2) + " " + line[item.end():]
+                if depth:
+                    line = " " * (_STEP * depth) + item.group(2) + " " + line[item.end():]
             elif depth:
-                line = " " * (_STEP * depth) + stripped
-        elif indent == 0 and previous_blank:
-            content_columns.clear()  # a paragraph after a blank line ends the list
+                extra = indent - content_columns[-1]
+                line = " " * (_STEP * depth + extra) + stripped
         out.append(line)
         previous_blank = False
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -93,7 +94,7 @@ class QueryWord(NamedTuple):
     boost: float
     subunit: bool
     synonyms: tuple[str, ...] = ()  # terms of the word's synonym groups
-    surface: str = ""  # as typed
+    surface: str = ""  # as typed, normalised (ﾊﾟｽﾜｰﾄﾞ: パスワード)
 
 
 @dataclass
@@ -114,11 +115,11 @@ class QueryTerms:
     heard: list[str] = field(default_factory=list)
 
     def find_heard(self, known) -> list[str]:
-        """Work out ``heard``; ``known`` tells whether the index has a word."""
-        if not self.words:
-            self.heard = list(self.kana_runs)
-        else:
-            self.heard = [run for run in self.kana_runs if not words_explain_run(run, known)]
+        """Work out ``heard`` (kana folded); ``known`` tells whether the index has a word."""
+        runs = self.kana_runs
+        if self.words:
+            runs = [run for run in runs if not words_explain_run(run, known)]
+        self.heard = [fold_kana(run) for run in runs]
         return self.heard
 
     def heard_as(self, reading: str) -> bool:
@@ -126,18 +127,17 @@ class QueryTerms:
         heard run (いやくきん: 違約金), or a word of three kana or more inside one
         (かいやくしたい: 解約); shorter readings inside a run match too much (キン, シ)."""
         return any(reading == run or (len(reading) >= 3 and reading in run)
-                   for run in map(fold_kana, self.heard))
+                   for run in self.heard)
 
-    def highlighted_words(self) -> list[str]:
-        """The terms whose stored spans a hit highlights: each word and its synonym groups
-        (退会 also shows 解約), but not the scraps Sudachi makes of a heard run (く of
-        いやくきん, read as the numeral 9)."""
-        scraps = [fold_kana(run) for run in self.heard]
+    def highlighted_words(self, known) -> list[str]:
+        """The terms whose stored spans a hit highlights: each word and those of its synonym
+        groups the index has (退会 also shows 解約), but not the scraps Sudachi makes of a
+        heard run (く of いやくきん, read as the numeral 9)."""
         return [
             term for w in self.words
-            if not (scraps and w.surface and is_hiragana(w.surface)
-                    and any(fold_kana(w.surface) in run for run in scraps))
-            for term in (w.text, *w.synonyms)
+            if not (self.heard and w.surface and is_hiragana(w.surface)
+                    and any(fold_kana(w.surface) in run for run in self.heard))
+            for term in (w.text, *(s for s in w.synonyms if known(s)))
         ]
 
     @cached_property
@@ -175,11 +175,18 @@ def analyse_query(schema, text: str) -> QueryTerms:
             t.boost * POS_WEIGHTS.get(t.pos_tag[0], 1.0) * (SUBUNIT_QUERY_BOOST if t.subunit else 1),
             t.subunit,
             getattr(t, "synonym_terms", ()),
-            text[t.startchar : t.endchar],
+            t.original,  # the normalised surface
         )
-        for t in schema["body"].analyzer(text, mode="query", chars=True) if t.text
+        for t in schema["body"].analyzer(text, mode="query", keeporiginal=True) if t.text
     )[:MAX_WORD_TERMS]
     return QueryTerms(schema, text, words, kana_typed_runs(text), message)
+
+
+class _Marks(NamedTuple):
+    """What the hits of one search highlight."""
+
+    words: list[str]  # terms looked up in the stored word spans
+    heard_as: Callable[[str], bool] | None  # readings accepted, for kana-typed runs
 
 
 @dataclass(frozen=True)
@@ -363,24 +370,24 @@ class SearchService:
             mask = mask & gen.mask("tags", result.tag)
         start = (result.page - 1) * result.per_page
         docs, result.total = top_documents(scores, mask, start, result.per_page)
+        marks = _Marks(terms.highlighted_words(lambda term: scorer.word_frequency(term) > 0),
+                       terms.heard_as if terms.heard else None)
         for i, docnum in enumerate(docs):
-            result.hits.append(self._hit(gen, docnum, terms, float(scores[docnum]), start + i + 1))
+            result.hits.append(self._hit(gen, docnum, marks, float(scores[docnum]), start + i + 1))
         if result.total:
             best, _ = top_documents(scores, mask, 0, 1)
             result.confident = _confident(scorer, best[0], terms)
         result.did_you_mean = self._did_you_mean(gen, terms, result)
 
-    def _hit(self, gen: _Generation, docnum: int, terms: QueryTerms, score: float, rank: int):
+    def _hit(self, gen: _Generation, docnum: int, marks: _Marks, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
-        words = terms.highlighted_words()
-        heard = terms.heard_as if terms.heard else None
         stored_spans = gen.spans[docnum]
 
         def spans(fieldname: str) -> list[tuple[int, int]]:
-            encoded = stored_spans.get(fieldname, "")
-            found = [span for w in words for span in offsets.spans(encoded, w)]
-            if heard:
-                found += offsets.reading_spans(encoded, heard)
+            encoded = stored_spans.get(fieldname, offsets.EMPTY)
+            found = [span for w in marks.words for span in offsets.spans(encoded, w)]
+            if marks.heard_as:
+                found += offsets.reading_spans(encoded, marks.heard_as)
             return found
 
         body, title = fields.get("body", ""), fields.get("title", "")

@@ -102,7 +102,7 @@ def test_index_built_with_another_sudachi_dictionary_is_rebuilt(articles, store)
     store.update(articles)
     marker = store.root / store.current_name() / "ANALYSIS_VERSION"
     built_with = marker.read_text()
-    assert "sudachidict-core=" in built_with
+    assert re.search(r"sudachipy=\d", built_with) and re.search(r"sudachidict-core=\d", built_with)
     marker.write_text(re.sub(r"sudachidict-core=\S+", "sudachidict-core=20190718", built_with))
     with pytest.raises(IndexMissing, match="sudachidict-core=20190718"):
         store.open()

@@ -44,6 +44,19 @@ def test_a_paragraph_after_a_list_and_fenced_code_are_left_alone():
     assert len(tree.findall(".//li")) == 2
 
 
+def test_code_and_rules_outside_lists_are_not_read_as_list_items():
+    tree = _tree("設定例:\n\n    items:\n      - a\n")
+    assert tree.find("./pre/code").text == "items:\n  - a\n" and not tree.findall(".//li")
+    tree = _tree("例:\n\n    1. first\n")
+    assert tree.find("./pre/code").text == "1. first\n" and not tree.findall(".//li")
+    assert to_html("- - -\n\n  段落\n") == "<hr>\n<p>段落</p>"
+
+
+def test_code_inside_a_step_stays_code():
+    tree = _tree("1. 次を実行する\n\n        kb index\n")
+    assert "kb index" in tree.find("./ol/li/pre/code").text
+
+
 def test_every_sample_article_with_indented_items_renders_them_nested():
     articles, problems = load_all(ARTICLES)
     assert not problems

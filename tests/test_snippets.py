@@ -6,8 +6,8 @@ import pytest
 
 from kb import offsets
 from kb.analysis import word_analyzer
-from kb.index import IndexStore
-from kb.search import SearchService
+from kb.index import IndexStore, schema
+from kb.search import SearchService, analyse_query
 
 from .helpers import write_article
 
@@ -25,8 +25,8 @@ def test_stored_spans_find_each_word_and_nothing_else():
     assert (0, "設定") in found and (len(text) - 2, "設定") in found
     assert offsets.spans(encoded, "定") == []
     assert offsets.spans(encoded, "存在しない語") == []
-    assert offsets.encode(word_analyzer(), "") == ""
-    assert offsets.spans("", "設定") == []
+    assert offsets.encode(word_analyzer(), "") == offsets.EMPTY
+    assert offsets.spans(offsets.EMPTY, "設定") == []
 
 
 def test_snippets_mark_the_original_characters_of_the_query_words(tmp_path):
@@ -114,3 +114,11 @@ def test_a_synonym_that_found_the_article_is_highlighted(kana_service):
     hit = kana_service.search("健康診断").hits[0]
     assert hit.id == "checkup"
     assert marked(hit.title_html) == ["健診"]
+
+
+def test_a_kana_run_accepts_whole_readings_and_readings_of_three_kana_inside_it():
+    terms = analyse_query(schema(), "かいやくきん")
+    assert terms.find_heard(lambda word: False) == ["カイヤクキン"]
+    assert terms.heard_as("カイヤクキン") and terms.heard_as("カイヤク")
+    assert not terms.heard_as("キン")  # a short reading inside a run matches too much
+    assert not terms.heard_as("カイヤクキンガク")
