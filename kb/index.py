@@ -41,7 +41,7 @@ from kb.textnorm import fold_kana, normalize
 CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
-ANALYSIS_VERSION = "10"
+ANALYSIS_VERSION = "11"
 # Analysis also depends on these: a new dictionary can split, normalise and group synonyms
 # differently (its synonym group ids are index terms).
 _ANALYSIS_PACKAGES = ("sudachipy", "sudachidict-core")
@@ -132,6 +132,8 @@ def schema() -> Schema:
         # A column, not a stored field: a hit reads its spans without loading them for
         # every other use of the stored fields, and the stored fields without the spans.
         spans=COLUMN(PickleColumn(CompressedBytesColumn())),
+        # The same by katakana reading, read only for queries typed in kana.
+        readings=COLUMN(PickleColumn(CompressedBytesColumn())),
     )
 
 
@@ -151,6 +153,7 @@ def document(article: Article) -> dict:
     }
     # Analysed once for both the postings and the stored spans; whoosh stores the plain text.
     analysed = {name: AnalysedText(text) for name, text in texts.items()}
+    encoded = {name: offsets.encode(a.replay, a.text) for name, a in analysed.items()}
     return {
         "id": article.id,
         "path": article.path,
@@ -165,7 +168,8 @@ def document(article: Article) -> dict:
         "status": article.status,
         "updated": article.updated.isoformat() if article.updated else "",
         "suggest": [(line, fold_kana(normalize(line).text), reading_of(line)) for line in lines],
-        "spans": {name: offsets.encode(a.replay, a.text) for name, a in analysed.items()},
+        "spans": {name: spans[0] for name, spans in encoded.items()},
+        "readings": {name: spans[1] for name, spans in encoded.items()},
     }
 
 

@@ -25,6 +25,8 @@ from kb.spelling import KatakanaCorrector, is_katakana_word
 from kb.textnorm import fold_kana, is_hiragana, normalize, normalize_query_text
 
 MAX_QUERY_CHARS = 256
+# The longest reading looked for inside a kana run (a whole run matches at any length).
+MAX_READING = 16
 MAX_WORD_TERMS = 32
 MAX_GRAM_TERMS = 48
 PER_PAGE_MAX = 50
@@ -126,8 +128,18 @@ class QueryTerms:
         """Is a word with this katakana reading one the operator typed in kana? The whole of a
         heard run (いやくきん: 違約金), or a word of three kana or more inside one
         (かいやくしたい: 解約); shorter readings inside a run match too much (キン, シ)."""
-        return any(reading == run or (len(reading) >= 3 and reading in run)
-                   for run in self.heard)
+        return reading in self.heard_readings
+
+    @cached_property
+    def heard_readings(self) -> frozenset[str]:
+        """Every reading :meth:`heard_as` accepts (readings of more than MAX_READING kana are
+        not looked for inside a run), so that a hit's readings are tested by set lookup."""
+        accepted = set(self.heard)
+        for run in self.heard:
+            for start in range(len(run) - 2):
+                for end in range(start + 3, min(len(run), start + MAX_READING) + 1):
+                    accepted.add(run[start:end])
+        return frozenset(accepted)
 
     def highlighted_words(self, known) -> list[str]:
         """The terms whose stored spans a hit highlights: each word and those of its synonym
@@ -214,7 +226,7 @@ class _Generation:
         self._recent = None
         self._suggestions = None
         self._corrector = None
-        self._spans = None
+        self._columns: dict = {}
 
     def mask(self, fieldname: str, value: str) -> np.ndarray:
         """Documents whose ``fieldname`` holds ``value``, as a boolean array."""
@@ -241,9 +253,20 @@ class _Generation:
     @property
     def spans(self):
         """Per document: the encoded word spans of its text fields (see kb.offsets)."""
-        if self._spans is None:
-            self._spans = self.searcher.reader().column_reader("spans", translate=False)
-        return self._spans
+        return self._column("spans")
+
+    @property
+    def readings(self):
+        """Per document: the same spans by katakana reading."""
+        return self._column("readings")
+
+    def _column(self, name: str):
+        reader = self._columns.get(name)
+        if reader is None:
+            reader = self._columns[name] = self.searcher.reader().column_reader(
+                name, translate=False
+            )
+        return reader
 
     @property
     def categories(self) -> list[tuple[str, int]]:
@@ -371,7 +394,7 @@ class SearchService:
         start = (result.page - 1) * result.per_page
         docs, result.total = top_documents(scores, mask, start, result.per_page)
         marks = _Marks(terms.highlighted_words(lambda term: scorer.word_frequency(term) > 0),
-                       terms.heard_as if terms.heard else None)
+                       terms.heard_readings.__contains__ if terms.heard else None)
         for i, docnum in enumerate(docs):
             result.hits.append(self._hit(gen, docnum, marks, float(scores[docnum]), start + i + 1))
         if result.total:
@@ -382,12 +405,14 @@ class SearchService:
     def _hit(self, gen: _Generation, docnum: int, marks: _Marks, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
         stored_spans = gen.spans[docnum]
+        stored_readings = gen.readings[docnum] if marks.heard_as else {}
 
         def spans(fieldname: str) -> list[tuple[int, int]]:
-            encoded = stored_spans.get(fieldname, offsets.EMPTY)
+            encoded = stored_spans.get(fieldname, "")
             found = [span for w in marks.words for span in offsets.spans(encoded, w)]
             if marks.heard_as:
-                found += offsets.reading_spans(encoded, marks.heard_as)
+                readings = stored_readings.get(fieldname, "")
+                found += offsets.reading_spans(readings, marks.heard_as)
             return found
 
         body, title = fields.get("body", ""), fields.get("title", "")
