@@ -41,7 +41,7 @@ from kb.textnorm import fold_kana, normalize
 CURRENT = "current"
 # Bump whenever analysis or the schema changes: an index built otherwise is rebuilt, because
 # query analysis must match the analysis the index was built with.
-ANALYSIS_VERSION = "11"
+ANALYSIS_VERSION = "12"
 # Analysis also depends on these: a new dictionary can split, normalise and group synonyms
 # differently (its synonym group ids are index terms).
 _ANALYSIS_PACKAGES = ("sudachipy", "sudachidict-core")

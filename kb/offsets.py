@@ -7,21 +7,18 @@ indexed, as a compact string (kept in the index's per-document ``spans`` column)
 
     \\x1e term \\x1f start end start end … \\x1e term \\x1f … \\x1e
 
-and the spans of a word are read back with a single ``str.find``. A second string holds the
-same records under each word's katakana reading, so that what a query typed in kana found
-(いやくきん: 違約金) can be highlighted too; it is kept in a column of its own (``readings``),
-read only for such queries. The separators are control characters, which
+and the spans of a word are read back with a single ``str.find``. The same spans are also kept
+by each word's katakana reading, so that what a query typed in kana found (いやくきん: 違約金)
+can be highlighted too: a dict from reading to ``"start end …"``, in a column of its own
+(``readings``), read only for such queries, and matched against the readings a query accepts
+by one set intersection. The separators are control characters, which
 normalisation removes from every text, so no term or reading can contain them.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-
 _RECORD = "\x1e"
 _SPANS = "\x1f"
-_ANY_RECORD = re.compile(f"{_RECORD}([^{_SPANS}]*){_SPANS}([^{_RECORD}]*)")
 
 
 def _join(table: dict[str, list[str]]) -> str:
@@ -29,9 +26,9 @@ def _join(table: dict[str, list[str]]) -> str:
     return _RECORD + _RECORD.join(records) + _RECORD if records else ""
 
 
-def encode(analyzer, text: str) -> tuple[str, str]:
-    """The spans of every term the analyzer produces for ``text``, and of every reading its
-    tokens carry (``token.reading``): two strings in stored form."""
+def encode(analyzer, text: str) -> tuple[str, dict[str, str]]:
+    """The spans of every term the analyzer produces for ``text`` in stored form, and the
+    spans of every reading its tokens carry (``token.reading``)."""
     words: dict[str, list[str]] = {}
     readings: dict[str, list[str]] = {}
     for token in analyzer(text, chars=True, mode="index"):
@@ -40,7 +37,7 @@ def encode(analyzer, text: str) -> tuple[str, str]:
         reading = getattr(token, "reading", "")
         if reading:
             readings.setdefault(reading, []).extend(span)
-    return _join(words), _join(readings)
+    return _join(words), {reading: " ".join(spans) for reading, spans in readings.items()}
 
 
 def _pairs(numbers: str) -> list[tuple[int, int]]:
@@ -59,8 +56,7 @@ def spans(encoded: str, term: str) -> list[tuple[int, int]]:
     return _pairs(encoded[start : encoded.index(_RECORD, start)])
 
 
-def reading_spans(encoded: str, wanted: Callable[[str], bool]) -> list[tuple[int, int]]:
-    """The spans of the words whose katakana reading ``wanted`` accepts (``encoded`` is the
-    second string of :func:`encode`)."""
-    return [span for match in _ANY_RECORD.finditer(encoded) if wanted(match.group(1))
-            for span in _pairs(match.group(2))]
+def reading_spans(readings: dict[str, str], accepted: frozenset[str]) -> list[tuple[int, int]]:
+    """The spans of the words whose katakana reading is in ``accepted`` (``readings`` is the
+    second value of :func:`encode`)."""
+    return [span for reading in readings.keys() & accepted for span in _pairs(readings[reading])]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -198,7 +197,7 @@ class _Marks(NamedTuple):
     """What the hits of one search highlight."""
 
     words: list[str]  # terms looked up in the stored word spans
-    heard_as: Callable[[str], bool] | None  # readings accepted, for kana-typed runs
+    readings: frozenset[str]  # the readings of words a kana-typed run stands for
 
 
 @dataclass(frozen=True)
@@ -394,7 +393,7 @@ class SearchService:
         start = (result.page - 1) * result.per_page
         docs, result.total = top_documents(scores, mask, start, result.per_page)
         marks = _Marks(terms.highlighted_words(lambda term: scorer.word_frequency(term) > 0),
-                       terms.heard_readings.__contains__ if terms.heard else None)
+                       terms.heard_readings if terms.heard else frozenset())
         for i, docnum in enumerate(docs):
             result.hits.append(self._hit(gen, docnum, marks, float(scores[docnum]), start + i + 1))
         if result.total:
@@ -405,14 +404,13 @@ class SearchService:
     def _hit(self, gen: _Generation, docnum: int, marks: _Marks, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
         stored_spans = gen.spans[docnum]
-        stored_readings = gen.readings[docnum] if marks.heard_as else {}
+        stored_readings = gen.readings[docnum] if marks.readings else {}
 
         def spans(fieldname: str) -> list[tuple[int, int]]:
             encoded = stored_spans.get(fieldname, "")
             found = [span for w in marks.words for span in offsets.spans(encoded, w)]
-            if marks.heard_as:
-                readings = stored_readings.get(fieldname, "")
-                found += offsets.reading_spans(readings, marks.heard_as)
+            if marks.readings:
+                found += offsets.reading_spans(stored_readings.get(fieldname, {}), marks.readings)
             return found
 
         body, title = fields.get("body", ""), fields.get("title", "")
