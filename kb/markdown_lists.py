@@ -8,7 +8,9 @@ least as far as that item's text — to four spaces per level, keeping any inden
 the item's text (code inside an item stays code). Outside lists nothing changes: a line
 indented by four spaces with no list open is code, and ``- - -`` is a rule, not an item.
 
-It runs after ``fenced_code``, which has already set fenced code blocks aside.
+It runs after ``fenced_code`` and the raw HTML preprocessor, which have already set fenced code
+blocks and HTML blocks aside. Lists inside block quotes are not re-indented (they stay flat,
+as Python-Markdown renders them).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from markdown.preprocessors import Preprocessor
 # Python-Markdown's list markers (it has no "1)" lists), then the spaces before the text.
 _ITEM = re.compile(r"^( *)([-*+]|\d{1,9}\.)( {1,4})(?=\S)")
 _RULE = re.compile(r"^ {0,3}([-*_])(?: *\1){2,} *$")
+_HEADING = re.compile(r"^ {0,3}#{1,6}(?: |$)")
 _STEP = 4  # Python-Markdown's tab_length
 _CODE_INDENT = 4
 
@@ -28,7 +31,7 @@ _CODE_INDENT = 4
 def reindent_lists(lines: list[str]) -> list[str]:
     out: list[str] = []
     content_columns: list[int] = []  # of the open items, outermost first
-    previous_blank = True
+    previous_blank, previous_heading = True, False
     for line in lines:
         stripped = line.lstrip(" ")
         if not stripped:
@@ -38,7 +41,9 @@ def reindent_lists(lines: list[str]) -> list[str]:
         indent = len(line) - len(stripped)
         item = None if _RULE.match(line) else _ITEM.match(line)
         if not content_columns:
-            if item and indent < _CODE_INDENT:  # a list starts here
+            # Python-Markdown starts a list only after a blank line or a heading, never in
+            # the middle of a paragraph (手順:\n- a is one paragraph).
+            if item and indent < _CODE_INDENT and (previous_blank or previous_heading):
                 content_columns.append(indent + len(item.group(2)) + len(item.group(3)))
         elif indent == 0 and not item:
             if previous_blank:
@@ -57,6 +62,7 @@ def reindent_lists(lines: list[str]) -> list[str]:
                 line = " " * (_STEP * depth + extra) + stripped
         out.append(line)
         previous_blank = False
+        previous_heading = bool(_HEADING.match(line))
     return out
 
 
@@ -67,6 +73,6 @@ class _ListIndent(Preprocessor):
 
 class ListIndentExtension(Extension):
     def extendMarkdown(self, md) -> None:
-        # After whitespace normalisation (30, tabs expanded) and fenced code (25), before
-        # raw HTML blocks (20).
-        md.preprocessors.register(_ListIndent(md), "kb_list_indent", 22)
+        # After whitespace normalisation (30, tabs expanded), fenced code (25) and raw HTML
+        # blocks (20).
+        md.preprocessors.register(_ListIndent(md), "kb_list_indent", 19)

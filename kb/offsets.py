@@ -11,8 +11,8 @@ and the spans of a word are read back with a single ``str.find``. The same spans
 by each word's katakana reading, so that what a query typed in kana found (いやくきん: 違約金)
 can be highlighted too: a dict from reading to ``"start end …"``, in a column of its own
 (``readings``), read only for such queries, and matched against the readings a query accepts
-by one set intersection. The separators are control characters, which
-normalisation removes from every text, so no term or reading can contain them.
+by one set intersection. The separators of the word string are control characters, which
+normalisation removes from every text, so no term can contain them.
 """
 
 from __future__ import annotations

@@ -112,7 +112,8 @@ class QueryTerms:
     kana_runs: list[str] = field(default_factory=list)
     message: str | None = None
     # The kana runs searched by their characters, because no words the index knows explain
-    # them (set by ``find_heard``): ぱすわーど or いやくきん, not ごみ or つながらない.
+    # them (set by ``find_heard``), folded to katakana: パスワード for ぱすわーど, イヤクキン
+    # for いやくきん; never ごみ or つながらない, which are words.
     heard: list[str] = field(default_factory=list)
 
     def find_heard(self, known) -> list[str]:
@@ -121,11 +122,12 @@ class QueryTerms:
         if self.words:
             runs = [run for run in runs if not words_explain_run(run, known)]
         self.heard = [fold_kana(run) for run in runs]
+        self.__dict__.pop("heard_readings", None)  # worked out again from the new runs
         return self.heard
 
     def heard_as(self, reading: str) -> bool:
         """Is a word with this katakana reading one the operator typed in kana? The whole of a
-        heard run (いやくきん: 違約金), or a word of three kana or more inside one
+        heard run (いやくきん: 違約金), or a word of three to MAX_READING kana inside one
         (かいやくしたい: 解約); shorter readings inside a run match too much (キン, シ)."""
         return reading in self.heard_readings
 

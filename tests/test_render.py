@@ -52,6 +52,21 @@ def test_code_and_rules_outside_lists_are_not_read_as_list_items():
     assert to_html("- - -\n\n  段落\n") == "<hr>\n<p>段落</p>"
 
 
+def test_lines_after_a_paragraph_that_python_markdown_does_not_read_as_a_list_are_left_alone():
+    import markdown
+
+    from kb.render import sanitize
+
+    for text in ("手順:\n- a\n\n  続き\n", "手順:\n- a\n\n  - b\n", "<pre>\n- a\n  - b\n</pre>\n"):
+        plain = sanitize(markdown.markdown(text, extensions=["tables", "sane_lists", "fenced_code"]))
+        assert to_html(text) == plain, text
+
+
+def test_a_list_right_after_a_heading_nests():
+    tree = _tree("## 手順\n1. a\n   - b\n")
+    assert _texts(tree, "./ol/li/ul/li") == ["b"]
+
+
 def test_code_inside_a_step_stays_code():
     tree = _tree("1. 次を実行する\n\n        kb index\n")
     assert "kb index" in tree.find("./ol/li/pre/code").text
