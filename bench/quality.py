@@ -46,7 +46,32 @@ def operator_set() -> dict:
                    if k in ("ndcg@10", "hit@1", "queries")}
             for kind, qs in sorted(kinds.items())
         }
+        result["confidence"] = confidence(service, [q for qs in kinds.values() for q in qs], qrels)
     return result
+
+
+def confidence(service, queries, qrels) -> dict:
+    """How the confidence signal serves the operator: among the labelled queries, the share
+    whose first hit is right and marked confident (the rest make the page say the answer may
+    be missing) and the share marked confident with a wrong first hit; among questions the
+    sample articles do not answer (unanswerable.jsonl), the share wrongly marked confident."""
+    right = wrong = 0
+    for qid, text in queries:
+        result = service.search(text)
+        if result.confident and result.hits:
+            if qrels.get(qid, {}).get(result.hits[0].id, 0) > 0:
+                right += 1
+            else:
+                wrong += 1
+    unanswerable = [json.loads(line)["text"] for line in
+                    (OPERATOR / "unanswerable.jsonl").read_text(encoding="utf-8").splitlines()]
+    false = sum(service.search(text).confident for text in unanswerable)
+    return {
+        "right_and_confident": round(right / len(queries), 3),
+        "wrong_and_confident": round(wrong / len(queries), 3),
+        "unanswerable_confident": round(false / len(unanswerable), 3),
+        "unanswerable_queries": len(unanswerable),
+    }
 
 
 if __name__ == "__main__":

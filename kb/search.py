@@ -142,14 +142,17 @@ class QueryTerms:
                     accepted.add(run[start:end])
         return frozenset(accepted)
 
+    def is_scrap(self, word: QueryWord) -> bool:
+        """Is this word a piece Sudachi made of a heard run (く of いやくきん, read as the
+        numeral 9) rather than a word the operator typed?"""
+        return bool(self.heard and word.surface and is_hiragana(word.surface)
+                    and any(fold_kana(word.surface) in run for run in self.heard))
+
     def highlighted_words(self, known) -> list[str]:
         """The terms whose stored spans a hit highlights: each word and those of its synonym
-        groups the index has (退会 also shows 解約), but not the scraps Sudachi makes of a
-        heard run (く of いやくきん, read as the numeral 9)."""
+        groups the index has (退会 also shows 解約), but no scraps of heard runs."""
         return [
-            term for w in self.words
-            if not (self.heard and w.surface and is_hiragana(w.surface)
-                    and any(fold_kana(w.surface) in run for run in self.heard))
+            term for w in self.words if not self.is_scrap(w)
             for term in (w.text, *(s for s in w.synonyms if known(s)))
         ]
 
@@ -400,7 +403,7 @@ class SearchService:
             result.hits.append(self._hit(gen, docnum, marks, float(scores[docnum]), start + i + 1))
         if result.total:
             best, _ = top_documents(scores, mask, 0, 1)
-            result.confident = _confident(scorer, best[0], terms)
+            result.confident = _confident(gen, best[0], terms)
         result.did_you_mean = self._did_you_mean(gen, terms, result)
 
     def _hit(self, gen: _Generation, docnum: int, marks: _Marks, score: float, rank: int):
@@ -433,8 +436,8 @@ class SearchService:
         )
 
     def _did_you_mean(self, gen: _Generation, terms: QueryTerms, result: SearchResults):
-        if result.confident:
-            return None
+        # Offered even when the hits are confident: they may be so thanks to the correction,
+        # and the operator still learns how the word is written.
         replacements = {}
         for w in terms.words:
             word = w.text
@@ -506,10 +509,7 @@ def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, lis
     runs = terms.find_heard(lambda word: scorer.word_frequency(word) > 0)
     if not terms.words:
         return {"ngram": terms.grams, "reading": terms.readings}
-    unexplained = runs + [
-        w.text for w in terms.words
-        if not w.subunit and is_katakana_word(w.text) and not scorer.word_frequency(w.text)
-    ]
+    unexplained = runs + _unknown_katakana(scorer, terms)
     if not unexplained:
         return {}
     grams = _unique(t.text for t in schema["ngram"].analyzer("\n".join(unexplained)))
@@ -517,17 +517,57 @@ def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, lis
     return {"ngram": grams[:MAX_GRAM_TERMS], "reading": grams[:MAX_GRAM_TERMS]}
 
 
-def _confident(scorer: Scorer, docnum: int, terms: QueryTerms) -> bool:
-    """Does the best hit hold most of what was asked, some of it in its title or questions?"""
-    if terms.words:
-        full = [w.text for w in terms.words if not w.subunit]
-        weights = {w: scorer.idf(scorer.word_frequency(w)) for w in full}
-        got = sum(
-            weight for w, weight in weights.items()
-            if any(scorer.contains(f, w, docnum) for f in WORD_FIELDS)
-        )
-        in_head = any(scorer.contains(f, w, docnum) for w in full for f in HEAD_FIELDS)
-        total = sum(weights.values())
-        return bool(total and got / total >= CONFIDENT_COVERAGE and in_head)
-    matched = sum(scorer.contains("ngram", g, docnum) for g in terms.grams)
-    return bool(terms.grams and matched / len(terms.grams) >= CONFIDENT_COVERAGE)
+def _unknown_katakana(scorer: Scorer, terms: QueryTerms) -> list[str]:
+    """The katakana words of the query that the index does not know (typos: テザリンク)."""
+    return [w.text for w in terms.words
+            if not w.subunit and is_katakana_word(w.text) and not scorer.word_frequency(w.text)]
+
+
+def _confident(gen: _Generation, docnum: int, terms: QueryTerms) -> bool:
+    """Does the best hit hold most of what was asked, some of it in its title, questions or
+    tags?
+
+    Each word of the query weighs its idf. It is held when the hit has it, half held when the
+    hit has only one of its synonyms (as the ranking counts them); a katakana word the index
+    does not know (a typo) is held when the hit has the word "did you mean" would put in its
+    place. A run typed in kana is searched by its bigrams, so it weighs the mean idf of those
+    and is held when the hit's title, questions or tags have most of them, written or read;
+    the scraps Sudachi makes of such a run count for nothing. A query of no words at all is
+    judged by the bigrams of the whole of it.
+    """
+    scorer, contains = gen.scorer, gen.scorer.contains
+    if not terms.words:
+        matched = sum(contains("ngram", g, docnum) for g in terms.grams)
+        return bool(terms.grams and matched / len(terms.grams) >= CONFIDENT_COVERAGE)
+    unknown = set(_unknown_katakana(scorer, terms))
+    total = held = 0.0
+    in_head = False
+
+    def has(term: str) -> bool:
+        nonlocal in_head
+        if any(contains(f, term, docnum) for f in WORD_FIELDS):
+            in_head = in_head or any(contains(f, term, docnum) for f in HEAD_FIELDS)
+            return True
+        return False
+
+    for w in terms.words:
+        if w.subunit or terms.is_scrap(w):
+            continue
+        word = (gen.corrector.correct(w.text) or w.text) if w.text in unknown else w.text
+        weight = scorer.idf(scorer.word_frequency(word))
+        total += weight
+        if has(word):
+            held += weight
+        elif any(has(s) for s in w.synonyms if scorer.word_frequency(s)):
+            held += weight * scorer.weights.synonym
+    for run in terms.heard:
+        grams = _unique(t.text for t in gen.searcher.schema["ngram"].analyzer(run))
+        if not grams:
+            continue
+        weight = sum(scorer.idf(len(scorer.postings("ngram", g))) for g in grams) / len(grams)
+        total += weight
+        share = max(sum(contains(f, g, docnum) for g in grams) for f in ("ngram", "reading"))
+        if share / len(grams) >= CONFIDENT_COVERAGE:
+            held += weight
+            in_head = True  # the bigram fields hold titles, questions and tags only
+    return bool(total and held / total >= CONFIDENT_COVERAGE and in_head)

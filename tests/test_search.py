@@ -44,6 +44,20 @@ def test_confidence_separates_answered_and_unanswered_questions(service):
     assert not service.search("宇宙旅行のパッケージを予約したい").confident
 
 
+@pytest.mark.parametrize("query, expected", [
+    ("いやくきん", "mobile-cancel"),  # a word heard and typed in kana, found by its sound
+    ("テザリンク できない", "device-tethering"),  # a katakana typo "did you mean" corrects
+])
+def test_a_right_answer_found_through_kana_or_a_typo_is_confident(service, query, expected):
+    result = service.search(query)
+    assert result.hits[0].id == expected and result.confident
+
+
+def test_a_hit_that_holds_only_a_synonym_of_what_was_asked_is_not_confident(service):
+    # しにあ (senior) is no word the articles know; 割引 only stands in for 割り引く
+    assert not service.search("しにあわりびき").confident
+
+
 def test_did_you_mean_fixes_a_katakana_typo(service):
     result = service.search("テザリンク")
     assert result.did_you_mean and "テザリング" in result.did_you_mean
