@@ -111,30 +111,29 @@ class QueryTerms:
     words: list[QueryWord]
     kana_runs: list[str] = field(default_factory=list)
     message: str | None = None
-    # The kana runs searched by their characters, because no words the index knows explain
-    # them (set by ``find_heard``), folded to katakana: パスワード for ぱすわーど, イヤクキン
-    # for いやくきん; never ごみ or つながらない, which are words.
+    # What the words the index knows do not explain, searched by characters instead (set by
+    # ``find_unexplained``). The kana runs, folded to katakana: パスワード for ぱすわーど,
+    # イヤクキン for いやくきん; never ごみ or つながらない, which are words.
     heard: list[str] = field(default_factory=list)
+    # The katakana words the index does not know: typos such as テザリンク.
+    misspelt: list[str] = field(default_factory=list)
 
-    def find_heard(self, known) -> list[str]:
-        """Work out ``heard`` (kana folded); ``known`` tells whether the index has a word."""
+    def find_unexplained(self, known) -> None:
+        """Work out ``heard`` and ``misspelt``; ``known`` tells whether the index has a word."""
         runs = self.kana_runs
         if self.words:
             runs = [run for run in runs if not words_explain_run(run, known)]
         self.heard = [fold_kana(run) for run in runs]
         self.__dict__.pop("heard_readings", None)  # worked out again from the new runs
-        return self.heard
-
-    def heard_as(self, reading: str) -> bool:
-        """Is a word with this katakana reading one the operator typed in kana? The whole of a
-        heard run (いやくきん: 違約金), or a word of three to MAX_READING kana inside one
-        (かいやくしたい: 解約); shorter readings inside a run match too much (キン, シ)."""
-        return reading in self.heard_readings
+        self.misspelt = [w.text for w in self.words
+                         if not w.subunit and is_katakana_word(w.text) and not known(w.text)]
 
     @cached_property
     def heard_readings(self) -> frozenset[str]:
-        """Every reading :meth:`heard_as` accepts (readings of more than MAX_READING kana are
-        not looked for inside a run), so that a hit's readings are tested by set lookup."""
+        """The readings of the words the operator may have typed in kana: the whole of a heard
+        run (いやくきん: 違約金), or a word of three to MAX_READING kana inside one
+        (かいやくしたい: 解約); shorter readings inside a run match too much (キン, シ). A set,
+        so that a hit's readings are tested by lookup."""
         accepted = set(self.heard)
         for run in self.heard:
             for start in range(len(run) - 2):
@@ -401,10 +400,13 @@ class SearchService:
                        terms.heard_readings if terms.heard else frozenset())
         for i, docnum in enumerate(docs):
             result.hits.append(self._hit(gen, docnum, marks, float(scores[docnum]), start + i + 1))
+        # Typos "did you mean" corrects; confidence counts them by their correction too.
+        corrections = {word: better for word in terms.misspelt
+                       if (better := gen.corrector.correct(word))}
         if result.total:
             best, _ = top_documents(scores, mask, 0, 1)
-            result.confident = _confident(gen, best[0], terms)
-        result.did_you_mean = self._did_you_mean(gen, terms, result)
+            result.confident = _confident(gen, best[0], terms, corrections)
+        result.did_you_mean = _did_you_mean(result.query, corrections)
 
     def _hit(self, gen: _Generation, docnum: int, marks: _Marks, score: float, rank: int):
         fields = gen.searcher.stored_fields(docnum)
@@ -434,24 +436,6 @@ class SearchService:
             rank=rank,
             updated=fields.get("updated", ""),
         )
-
-    def _did_you_mean(self, gen: _Generation, terms: QueryTerms, result: SearchResults):
-        # Offered even when the hits are confident: they may be so thanks to the correction,
-        # and the operator still learns how the word is written.
-        replacements = {}
-        for w in terms.words:
-            word = w.text
-            if w.subunit or not is_katakana_word(word) or gen.scorer.word_frequency(word):
-                continue
-            better = gen.corrector.correct(word)
-            if better:
-                replacements[word] = better
-        if not replacements:
-            return None
-        text = fold_kana(normalize(result.query[:MAX_QUERY_CHARS]).text)
-        for wrong, right in replacements.items():
-            text = text.replace(wrong, right)
-        return text
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         """Titles and caller questions that start with (or contain) what was typed so far."""
@@ -506,10 +490,10 @@ def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, lis
     otherwise only the kana-typed runs that are not words the index knows, and the katakana
     words the index does not know (typos such as テザリンク). Bigrams of a whole well-formed
     question at this weight only add noise; the scorer weighs them as a light context score."""
-    runs = terms.find_heard(lambda word: scorer.word_frequency(word) > 0)
+    terms.find_unexplained(lambda word: scorer.word_frequency(word) > 0)
     if not terms.words:
         return {"ngram": terms.grams, "reading": terms.readings}
-    unexplained = runs + _unknown_katakana(scorer, terms)
+    unexplained = terms.heard + terms.misspelt
     if not unexplained:
         return {}
     grams = _unique(t.text for t in schema["ngram"].analyzer("\n".join(unexplained)))
@@ -517,13 +501,19 @@ def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, lis
     return {"ngram": grams[:MAX_GRAM_TERMS], "reading": grams[:MAX_GRAM_TERMS]}
 
 
-def _unknown_katakana(scorer: Scorer, terms: QueryTerms) -> list[str]:
-    """The katakana words of the query that the index does not know (typos: テザリンク)."""
-    return [w.text for w in terms.words
-            if not w.subunit and is_katakana_word(w.text) and not scorer.word_frequency(w.text)]
+def _did_you_mean(query: str, corrections: dict[str, str]) -> str | None:
+    """The query with its typos corrected, offered even when the hits are confident: they may
+    be so thanks to the correction, and the operator still learns how the word is written."""
+    if not corrections:
+        return None
+    text = fold_kana(normalize(query[:MAX_QUERY_CHARS]).text)
+    for wrong, right in corrections.items():
+        text = text.replace(wrong, right)
+    return text
 
 
-def _confident(gen: _Generation, docnum: int, terms: QueryTerms) -> bool:
+def _confident(gen: _Generation, docnum: int, terms: QueryTerms,
+               corrections: dict[str, str]) -> bool:
     """Does the best hit hold most of what was asked, some of it in its title, questions or
     tags?
 
@@ -539,7 +529,6 @@ def _confident(gen: _Generation, docnum: int, terms: QueryTerms) -> bool:
     if not terms.words:
         matched = sum(contains("ngram", g, docnum) for g in terms.grams)
         return bool(terms.grams and matched / len(terms.grams) >= CONFIDENT_COVERAGE)
-    unknown = set(_unknown_katakana(scorer, terms))
     total = held = 0.0
     in_head = False
 
@@ -553,7 +542,7 @@ def _confident(gen: _Generation, docnum: int, terms: QueryTerms) -> bool:
     for w in terms.words:
         if w.subunit or terms.is_scrap(w):
             continue
-        word = (gen.corrector.correct(w.text) or w.text) if w.text in unknown else w.text
+        word = corrections.get(w.text, w.text)
         weight = scorer.idf(scorer.word_frequency(word))
         total += weight
         if has(word):
