@@ -7,9 +7,12 @@ import re
 import shutil
 import threading
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from kb import accounts
@@ -242,3 +245,40 @@ def logged_in_context(browser, base_url: str, role: str, name: str | None = None
     page.wait_for_url(lambda url: "/login" not in url)
     page.close()
     return context
+
+
+@contextmanager
+def people_pages(browser, base_url: str):
+    """open_page(who): a new tab of ``who`` (a role such as "operator" or "expert", or the
+    name of SECOND_OPERATOR), each person in their own browser context. Fails, on leaving, if
+    any page ran a dialog or logged an error (a script that ran, a blocked inline handler, an
+    image that tried to load)."""
+    contexts, dialogs, errors = {}, [], []
+
+    def open_page(who: str):
+        if who not in contexts:
+            if who == SECOND_OPERATOR[0]:
+                contexts[who] = logged_in_context(browser, base_url, "operator", who)
+            else:
+                contexts[who] = logged_in_context(browser, base_url, who)
+        page = contexts[who].new_page()
+        page.on("dialog", lambda d: (dialogs.append(f"{who}: {d.message}"), d.dismiss()))
+        page.on("pageerror", lambda e: errors.append(f"{who}: {e}"))
+        page.on("console", lambda m: errors.append(f"{who}: {m.text}") if m.type == "error" else None)
+        return page
+
+    yield open_page
+    for context in contexts.values():
+        context.close()
+    assert not dialogs, f"a script ran in the page: {dialogs}"
+    assert not errors, f"a page logged errors (script error, CSP violation, image load?): {errors}"
+
+
+def type_query(page, text: str) -> None:
+    """Type into the search box, as an operator does, and wait for the page to search it."""
+    box = page.locator("#q")
+    box.fill("")
+    box.focus()
+    page.keyboard.type(text)
+    expect(page).to_have_url(re.compile(r"[?&]q=" + re.escape(quote_plus(text))))
+

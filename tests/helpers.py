@@ -21,8 +21,10 @@ from sqlalchemy import func, select
 from kb import accounts, escalations
 from kb.db import Database
 from kb.escalations import NewEscalation
+from kb.index import IndexStore
 from kb.models import Escalation, User
 from kb.routing import Routing
+from kb.search import SearchService
 
 ARTICLE = """---
 id: {id}
@@ -58,6 +60,13 @@ def write_article(root: Path, id: str, title: str, answer: str = "手順どお�
         encoding="utf-8",
     )
     return path
+
+
+def search_over(root: Path) -> SearchService:
+    """A search service over an index, built beside ``root``, of the articles in it."""
+    store = IndexStore(root.parent / "index")
+    store.update(root)
+    return SearchService(store)
 
 
 # ---- escalations: a real database, people, moments in Japan time ------------------------------

@@ -10,7 +10,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import SECOND_OPERATOR, logged_in_context
+from .conftest import SECOND_OPERATOR, people_pages, type_query
 
 LIVE = 10_000  # ms: the pages poll every 3 s; a live update gets three chances
 ESCALATION_URL = re.compile(r"/escalations/(\d+)")
@@ -58,28 +58,8 @@ def still_same_page(page) -> bool:
 
 @pytest.fixture
 def people(browser, live_server):
-    """open_page(who): a new tab of ``who`` ("operator", "expert" or "op2"), each person in
-    their own browser context. The test fails if any page ran a dialog or logged an error
-    (a script that ran, a blocked inline handler, an image that tried to load)."""
-    contexts, dialogs, errors = {}, [], []
-
-    def open_page(who: str):
-        if who not in contexts:
-            if who == SECOND_OPERATOR[0]:
-                contexts[who] = logged_in_context(browser, live_server, "operator", who)
-            else:
-                contexts[who] = logged_in_context(browser, live_server, who)
-        page = contexts[who].new_page()
-        page.on("dialog", lambda d: (dialogs.append(f"{who}: {d.message}"), d.dismiss()))
-        page.on("pageerror", lambda e: errors.append(f"{who}: {e}"))
-        page.on("console", lambda m: errors.append(f"{who}: {m.text}") if m.type == "error" else None)
-        return page
-
-    yield open_page
-    for context in contexts.values():
-        context.close()
-    assert not dialogs, f"a script ran in the page: {dialogs}"
-    assert not errors, f"a page logged errors (script error, CSP violation, image load?): {errors}"
+    with people_pages(browser, live_server) as open_page:
+        yield open_page
 
 
 def new_call(page) -> None:
@@ -89,16 +69,17 @@ def new_call(page) -> None:
     expect(page.locator(".flash")).to_contain_text("新しい通話")
 
 
-def type_query(page, text: str) -> None:
-    box = page.locator("#q")
-    box.fill("")
-    box.focus()
-    page.keyboard.type(text)
-    expect(page).to_have_url(re.compile(r"[?&]q=" + re.escape(quote_plus(text))))
-
-
 def escalation_id(page) -> str:
     return ESCALATION_URL.search(page.url).group(1)
+
+
+def escalate_as_asked(page, question: str) -> str:
+    """Start a new call and escalate ``question`` with the form as it comes; its id."""
+    new_call(page)
+    page.goto("/escalate?q=" + quote(question))
+    page.click("#escalate-submit")
+    expect(page.locator("#received")).to_be_visible()
+    return escalation_id(page)
 
 
 def queue_row(page, esc_id: str):
@@ -295,11 +276,7 @@ def test_second_caller_gets_the_interim_answer_and_adds_the_call(people, live_se
     question = "ぬるぬる彗星ドーナツ"
 
     first = people("operator")
-    new_call(first)
-    first.goto("/escalate?q=" + quote(question))
-    first.click("#escalate-submit")
-    expect(first.locator("#received")).to_be_visible()
-    esc_id = escalation_id(first)
+    esc_id = escalate_as_asked(first, question)
 
     expert = people("expert")
     expert.goto(f"/escalations/{esc_id}")
@@ -352,11 +329,7 @@ def wait_for_polls(page, path: str, count: int = 2) -> None:
 def test_live_updates_keep_the_keyboard_focus_and_the_selection(people):
     question = "しゃかしゃか木星マラカス"
     operator = people("operator")
-    new_call(operator)
-    operator.goto("/escalate?q=" + quote(question))
-    operator.click("#escalate-submit")
-    expect(operator.locator("#received")).to_be_visible()
-    esc_id = escalation_id(operator)
+    esc_id = escalate_as_asked(operator, question)
 
     # An expert going through the queue with the keyboard keeps their place while it refreshes.
     expert = people("expert")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from urllib.parse import quote_plus
 
 import pytest
 from playwright.sync_api import expect
@@ -15,7 +14,7 @@ from werkzeug.serving import make_server
 
 from webapp import create_app
 
-from .conftest import logged_in_context
+from .conftest import people_pages, type_query
 
 QUERY = "ぽよぽよ量子ぴよぴよ"  # no sample article has anything like it
 ANSWER = "1. 量子ぴよぴよモードを**解除**する。\n2. 端末を再起動する。"
@@ -42,30 +41,8 @@ def own_server(tmp_path_factory, built_instance, articles_dir):
 
 @pytest.fixture
 def people(browser, own_server):
-    contexts, problems = {}, []
-
-    def open_page(role: str):
-        if role not in contexts:
-            contexts[role] = logged_in_context(browser, own_server, role)
-        page = contexts[role].new_page()
-        page.on("dialog", lambda d: (problems.append(f"{role}: dialog {d.message}"), d.dismiss()))
-        page.on("pageerror", lambda e: problems.append(f"{role}: {e}"))
-        page.on("console", lambda m: problems.append(f"{role}: {m.text}")
-                if m.type == "error" else None)
-        return page
-
-    yield open_page
-    for context in contexts.values():
-        context.close()
-    assert not problems, problems
-
-
-def type_query(page, text: str) -> None:
-    box = page.locator("#q")
-    box.fill("")
-    box.focus()
-    page.keyboard.type(text)
-    expect(page).to_have_url(re.compile(r"[?&]q=" + re.escape(quote_plus(text))))
+    with people_pages(browser, own_server) as open_page:
+        yield open_page
 
 
 def test_search_escalate_answer_article_publish_found_first(people):

@@ -7,7 +7,7 @@ from kb.config import PACKAGE_ROOT
 from kb.index import IndexStore
 from kb.search import MAX_QUERY_CHARS, SearchService
 
-from .helpers import write_article
+from .helpers import search_over, write_article
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +73,7 @@ def test_snippets_escape_article_text(tmp_path):
     root = tmp_path / "articles"
     root.mkdir()
     write_article(root, "html-in-body", "記号の記事", answer="解約は 5 < 10 & 条件つき")
-    store = IndexStore(tmp_path / "index")
-    store.update(root)
-    hit = SearchService(store).search("解約").hits[0]
+    hit = search_over(root).search("解約").hits[0]
     assert "5 &lt; 10 &amp; 条件" in hit.snippet_html
 
 
@@ -141,9 +139,7 @@ def test_a_number_tells_two_answers_apart(tmp_path):
     root.mkdir()
     write_article(root, "plan-2021", "旧料金プランの案内", answer="2021年に始まったプランです。")
     write_article(root, "plan-2024", "新料金プランの案内", answer="2024年に始まったプランです。")
-    store = IndexStore(tmp_path / "index")
-    store.update(root)
-    service = SearchService(store)
+    service = search_over(root)
     assert top(service, "2024年のプラン") == "plan-2024"
     assert top(service, "2021年のプラン") == "plan-2021"
 
@@ -154,9 +150,7 @@ def test_a_synonym_finds_the_article_but_the_word_itself_ranks_first(tmp_path):
     write_article(root, "checkup-short", "健診の予約", answer="健診は電話で予約できます。")
     write_article(root, "checkup-long", "健康診断の予約", answer="健康診断は電話で予約できます。")
     write_article(root, "other", "窓口の予約", answer="窓口は電話で予約できます。")
-    store = IndexStore(tmp_path / "index")
-    store.update(root)
-    service = SearchService(store)
+    service = search_over(root)
     assert [h.id for h in service.search("健康診断", per_page=5).hits] == [
         "checkup-long", "checkup-short"]
     assert [h.id for h in service.search("健診", per_page=5).hits] == [

@@ -6,10 +6,10 @@ import pytest
 
 from kb import offsets
 from kb.analysis import word_analyzer
-from kb.index import IndexStore, schema
-from kb.search import SearchService, analyse_query
+from kb.index import schema
+from kb.search import analyse_query
 
-from .helpers import write_article
+from .helpers import search_over, write_article
 
 
 def marked(html: str) -> list[str]:
@@ -34,8 +34,7 @@ def test_snippets_mark_the_original_characters_of_the_query_words(tmp_path):
     root.mkdir()
     answer = "まず本人確認をして、ﾊﾟｽﾜｰﾄﾞの再設定メールを送ります。"
     write_article(root, "password", "ﾊﾟｽﾜｰﾄﾞを忘れた", answer=answer)
-    service = SearchService(IndexStore(tmp_path / "index"))
-    service.store.update(root)
+    service = search_over(root)
     hit = service.search("パスワード 再設定").hits[0]
     assert marked(hit.title_html) == ["ﾊﾟｽﾜｰﾄﾞ"]
     assert "<mark>ﾊﾟｽﾜｰﾄﾞ</mark>の<mark>再設定</mark>メール" in hit.snippet_html
@@ -47,9 +46,8 @@ def test_snippets_follow_incremental_updates(tmp_path, monkeypatch):
     root.mkdir()
     write_article(root, "a-cancel", "解約の手続き", answer="解約は店頭で受け付けます。")
     write_article(root, "b-move", "住所の変更", answer="引っ越しの後は住所を変更してください。")
-    store = IndexStore(tmp_path / "index")
-    store.update(root)
-    service = SearchService(store)
+    service = search_over(root)
+    store = service.store
     assert "<mark>解約</mark>は店頭" in service.search("解約").hits[0].snippet_html
 
     # The changed article is re-added at another document number: its new text and spans
@@ -90,9 +88,7 @@ def kana_service(tmp_path):
                   answer="契約期間の途中で解約すると違約金がかかります。受付は9時からです。")
     write_article(root, "password", "パスワードを忘れた", answer="パスワードは再設定できます。")
     write_article(root, "checkup", "健診の予約", answer="健診は電話で予約できます。")
-    store = IndexStore(tmp_path / "index")
-    store.update(root)
-    return SearchService(store)
+    return search_over(root)
 
 
 def test_a_word_typed_in_kana_is_highlighted_in_kanji(kana_service):
