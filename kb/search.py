@@ -385,7 +385,8 @@ class SearchService:
 
     def _run(self, gen: _Generation, terms: QueryTerms, result: SearchResults) -> None:
         scorer = gen.scorer
-        grams = _character_terms(gen.searcher.schema, scorer, terms)
+        terms.find_unexplained(lambda word: scorer.word_frequency(word) > 0)
+        grams = _character_terms(gen.searcher.schema, terms)
         scores = scorer.score(
             [(w.text, w.boost, w.synonyms) for w in terms.words], grams, terms.grams
         )
@@ -485,12 +486,11 @@ class SearchService:
                 self._gen = None
 
 
-def _character_terms(schema, scorer: Scorer, terms: QueryTerms) -> dict[str, list[str]]:
+def _character_terms(schema, terms: QueryTerms) -> dict[str, list[str]]:
     """Bigrams for what words cannot carry: the whole query when no word survived analysis,
     otherwise only the kana-typed runs that are not words the index knows, and the katakana
     words the index does not know (typos such as テザリンク). Bigrams of a whole well-formed
     question at this weight only add noise; the scorer weighs them as a light context score."""
-    terms.find_unexplained(lambda word: scorer.word_frequency(word) > 0)
     if not terms.words:
         return {"ngram": terms.grams, "reading": terms.readings}
     unexplained = terms.heard + terms.misspelt
